@@ -1,0 +1,301 @@
+"""``Parameter``, ``Module`` and ``Sequential``: the containers every layer is built from.
+
+A module owns parameters (trained arrays with a gradient), buffers (state that is
+not trained, such as BatchNorm's running statistics) and child modules. Its
+``forward(x)`` caches what its ``backward(dy)`` needs; ``backward`` returns the
+gradient with respect to the input and *adds* each parameter's gradient into the
+preallocated ``p.grad``. There is no autograd tape: every layer writes its own
+closed-form derivative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from trainlab._checks import FLOAT_DTYPES, check_dtype
+
+
+class Parameter:
+    """A trained array ``data`` and its gradient ``grad`` (same shape and dtype, zero at start)."""
+
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data: np.ndarray) -> None:
+        data = np.array(data, copy=True, order="C")
+        if data.dtype not in FLOAT_DTYPES:
+            raise TypeError(
+                f"Parameter: expected float32 or float64 data. Received dtype {data.dtype}."
+            )
+        self.data = data
+        self.grad = np.zeros_like(data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def zero_grad(self) -> None:
+        """Set the gradient to zero in place."""
+        self.grad.fill(0)
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class of every layer, loss-free container and model.
+
+    Subclasses set parameters and children as attributes (registered automatically),
+    call :meth:`register_buffer` for non-trained state, and implement
+    ``forward(x) -> y`` and ``backward(dy) -> dx``.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # -- registration -------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}: call super().__init__() before assigning attributes."
+            )
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif name in self._buffers:
+            self._buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, value: np.ndarray) -> None:
+        """Register non-trained state that belongs in ``state_dict`` (e.g. running statistics)."""
+        self._buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    # -- computation ---------------------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward.")
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward.")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def _backward_before_forward(self) -> RuntimeError:
+        """The error every layer raises when ``backward`` comes before any ``forward``."""
+        return RuntimeError(
+            f"{type(self).__name__}.backward was called before forward: "
+            "run forward(x) on a batch first, then backward(dy) with dy of the output's shape."
+        )
+
+    # -- mode ---------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode (``mode=True``) or evaluation mode on this module and its children."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be a bool. Received: {mode!r}.")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Set evaluation mode (same as ``train(False)``)."""
+        return self.train(False)
+
+    # -- traversal ------------------------------------------------------------------
+    def children(self) -> list["Module"]:
+        return list(self._modules.values())
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """This module and every descendant, depth first, with dotted names ('' for self)."""
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> list["Module"]:
+        return [m for _, m in self.named_modules()]
+
+    def _named_members(self, kind: str) -> list[tuple[str, Any]]:
+        out = []
+        for prefix, module in self.named_modules():
+            for name, value in getattr(module, kind).items():
+                out.append((f"{prefix}.{name}" if prefix else name, value))
+        return out
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """``(dotted_name, Parameter)`` pairs in a stable order (registration, depth first)."""
+        return self._named_members("_parameters")
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> list[tuple[str, np.ndarray]]:
+        return self._named_members("_buffers")
+
+    def buffers(self) -> list[np.ndarray]:
+        return [b for _, b in self.named_buffers()]
+
+    def num_parameters(self) -> int:
+        """Total number of trained scalars."""
+        return int(sum(p.size for p in self.parameters()))
+
+    def zero_grad(self) -> None:
+        """Set every parameter gradient to zero."""
+        for p in self.parameters():
+            p.grad.fill(0)
+
+    # -- state ---------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer by dotted name, in PyTorch's order:
+        each module's parameters, then its buffers, then its children's."""
+        state: dict[str, np.ndarray] = {}
+        for prefix, module in self.named_modules():
+            dot = f"{prefix}." if prefix else ""
+            for name, p in module._parameters.items():
+                state[dot + name] = p.data.copy()
+            for name, b in module._buffers.items():
+                state[dot + name] = np.array(b, copy=True)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+        """Copy arrays from ``state`` into this module's parameters and buffers, in place.
+
+        Keys must match exactly when ``strict``; shapes must always match.
+        Values are cast to the receiving array's dtype.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(
+                f"load_state_dict: expected a dict of arrays. Received: {type(state).__name__}."
+            )
+        targets: dict[str, tuple[Module, str, str]] = {}
+        for prefix, module in self.named_modules():
+            dot = f"{prefix}." if prefix else ""
+            for name in module._parameters:
+                targets[dot + name] = (module, name, "param")
+            for name in module._buffers:
+                targets[dot + name] = (module, name, "buffer")
+        missing = [k for k in targets if k not in state]
+        unexpected = [k for k in state if k not in targets]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"load_state_dict: keys do not match {type(self).__name__}. "
+                f"Missing: {missing}. Unexpected: {unexpected}."
+            )
+        for key, (module, name, kind) in targets.items():
+            if key not in state:
+                continue
+            value = np.asarray(state[key])
+            if kind == "param":
+                target = module._parameters[name].data
+            else:
+                target = module._buffers[name]
+            if value.shape != np.shape(target):
+                raise ValueError(
+                    f"load_state_dict: '{key}' has shape {np.shape(target)} in "
+                    f"{type(module).__name__}, received shape {value.shape}."
+                )
+            if isinstance(target, np.ndarray):
+                np.copyto(target, value, casting="unsafe")
+            else:
+                module.__setattr__(name, value.copy())
+
+    def astype(self, dtype: Any) -> "Module":
+        """Convert parameters, gradients and float buffers to ``dtype`` in place; return self."""
+        dtype = check_dtype(dtype)
+        for module in self.modules():
+            for p in module._parameters.values():
+                p.data = p.data.astype(dtype)
+                p.grad = p.grad.astype(dtype)
+            for name, b in list(module._buffers.items()):
+                if isinstance(b, np.ndarray) and b.dtype.kind == "f":
+                    module.__setattr__(name, b.astype(dtype))
+            if "dtype" in module.__dict__:
+                object.__setattr__(module, "dtype", dtype)
+            module._on_astype()
+        return self
+
+    def _on_astype(self) -> None:
+        """Hook for layers that hold dtype-dependent scratch space; called by astype."""
+
+    # -- display ---------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        if not self._modules:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+class Sequential(Module):
+    """A chain of modules: ``forward`` runs them in order, ``backward`` in reverse.
+
+    Children are named ``"0"``, ``"1"``, …; ``len``, indexing (int or slice) and
+    iteration work as in PyTorch.
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for i, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(
+                    f"Sequential: argument {i} must be a trainlab.nn.Module. "
+                    f"Received: {type(module).__name__}."
+                )
+            setattr(self, str(i), module)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for module in self._modules.values():
+            x = module.forward(x)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        for module in reversed(self._modules.values()):
+            dy = module.backward(dy)
+        return dy
+
+    def append(self, module: Module) -> "Sequential":
+        if not isinstance(module, Module):
+            raise TypeError(
+                f"Sequential.append: expected a trainlab.nn.Module. Received: {type(module).__name__}."
+            )
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __getitem__(self, index: int | slice) -> Module:
+        layers = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*layers[index])
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"Sequential: index must be an int or a slice. Received: {index!r}.")
+        if not -len(layers) <= index < len(layers):
+            raise IndexError(
+                f"Sequential: index {index} is out of range for {len(layers)} modules."
+            )
+        return layers[index]

@@ -1,0 +1,3 @@
+"""Optimizers (SGD, Adagrad, RMSprop, Adam, AdamW), learning-rate schedules and gradient clipping."""
+
+__all__: list[str] = []
