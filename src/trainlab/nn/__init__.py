@@ -1,5 +1,26 @@
 """Layers, activations, normalisation, regularisation and losses, each with a closed-form backward."""
 
+from trainlab.nn.activations import (
+    ELU,
+    GELU,
+    SELU,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from trainlab.nn.dropout import DropConnect, Dropout
+from trainlab.nn.linear import Linear
+from trainlab.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from trainlab.nn.module import Module, Parameter, Sequential
+from trainlab.nn.normalization import BatchNorm, LayerNorm
 
-__all__ = ["Module", "Parameter", "Sequential"]
+__all__ = [
+    "Linear", "Dropout", "DropConnect",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "Softmax", "Identity",
+    "Module", "Parameter", "Sequential",
+    "BatchNorm", "LayerNorm",
+    "Loss", "MSELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+]

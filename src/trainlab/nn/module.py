@@ -72,14 +72,18 @@ class Module:
             raise RuntimeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes."
             )
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        # Replacing a parameter or a child keeps its place in the registration order.
         if isinstance(value, Parameter):
+            self._modules.pop(name, None)
             self._parameters[name] = value
         elif isinstance(value, Module):
+            self._parameters.pop(name, None)
             self._modules[name] = value
-        elif name in self._buffers:
-            self._buffers[name] = value
+        else:
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
+            if name in self._buffers:
+                self._buffers[name] = value
         object.__setattr__(self, name, value)
 
     def register_buffer(self, name: str, value: np.ndarray) -> None:
@@ -131,9 +135,13 @@ class Module:
         return [m for _, m in self.named_modules()]
 
     def _named_members(self, kind: str) -> list[tuple[str, Any]]:
-        out = []
+        out, seen = [], set()
         for prefix, module in self.named_modules():
             for name, value in getattr(module, kind).items():
+                if kind == "_parameters":  # a shared Parameter is listed once, as in PyTorch
+                    if id(value) in seen:
+                        continue
+                    seen.add(id(value))
                 out.append((f"{prefix}.{name}" if prefix else name, value))
         return out
 

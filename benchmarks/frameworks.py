@@ -1,0 +1,188 @@
+"""One runner per framework: build the configuration's model once, then run one epoch per call.
+
+An epoch walks the same fixed batches (row slices of the shared arrays, no shuffling,
+the last batch may be partial) in every framework, so the clocks measure the
+training step itself: forward, loss, backward, parameter update, gradient reset.
+
+- trainlab: the training step written out (``loss_fn(model(x), y)``,
+  ``model.backward(loss_fn.backward(), input_grad=False)``, ``opt.step()``,
+  ``opt.zero_grad()``; ``input_grad=False``: the data needs no gradient), not
+  ``trainlab.train.fit``, whose callbacks, metrics and progress bar are not compute.
+- PyTorch: the canonical eager loop (``zero_grad``, ``loss.backward()``, ``step``) with
+  each optimizer's default implementation; inference under ``torch.inference_mode()``.
+- scikit-learn: ``MLPClassifier.partial_fit`` (one epoch per call, ``shuffle=False``,
+  ``alpha=0``) and ``predict_proba``; it has no BatchNorm or Dropout, so it cannot run
+  configuration 2.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+import numpy as np
+
+from configs import Config
+
+FRAMEWORKS = ("trainlab", "torch", "sklearn")
+
+ADAM_LR = 1e-3
+SGD_LR, SGD_MOMENTUM, SGD_WEIGHT_DECAY = 0.01, 0.9, 5e-4
+
+
+class Unsupported(Exception):
+    """The framework cannot run this configuration (or is not installed); the message says why."""
+
+
+def _batches(config: Config, x: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(x[i : i + config.batch], y[i : i + config.batch]) for i in range(0, len(x), config.batch)]
+
+
+def make_runner(framework: str, config: Config, x: np.ndarray, y: np.ndarray, seed: int = 0) -> Callable[[], None]:
+    """A function that runs one epoch of ``config`` in ``framework`` (raises :class:`Unsupported`)."""
+    builders = {"trainlab": _trainlab, "torch": _torch, "sklearn": _sklearn}
+    return builders[framework](config, x, y, seed)
+
+
+# -- trainlab -------------------------------------------------------------------------------
+
+
+def _trainlab(config: Config, x: np.ndarray, y: np.ndarray, seed: int) -> Callable[[], None]:
+    from trainlab import nn, optim
+
+    dtype = config.np_dtype
+    layers: list = []
+    widths = config.layers
+    for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(fan_in, fan_out, rng=seed + i, dtype=dtype))
+        if i < len(widths) - 2:
+            if config.batchnorm:
+                layers.append(nn.BatchNorm(fan_out, dtype=dtype))
+            layers.append(nn.ReLU())
+            if config.dropout:
+                layers.append(nn.Dropout(config.dropout, rng=seed + 100 + i))
+    model = nn.Sequential(*layers)
+    batches = _batches(config, x, y)
+
+    if config.mode == "infer":
+        model.eval()
+
+        def infer_epoch() -> None:
+            for xb, _ in batches:
+                model(xb)
+
+        return infer_epoch
+
+    loss_fn = nn.CrossEntropyLoss()
+    if config.optimizer == "adam":
+        opt = optim.Adam(model.parameters(), lr=ADAM_LR)
+    else:
+        opt = optim.SGD(
+            model.parameters(), lr=SGD_LR, momentum=SGD_MOMENTUM, weight_decay=SGD_WEIGHT_DECAY
+        )
+    model.train()
+    # The inputs are data: like a torch tensor without requires_grad, they need no
+    # gradient, so the first Linear skips its dx product (as PyTorch's autograd does).
+    input_grad = {"input_grad": False} if "input_grad" in inspect.signature(model.backward).parameters else {}
+
+    def train_epoch() -> None:
+        for xb, yb in batches:
+            loss_fn(model(xb), yb)
+            model.backward(loss_fn.backward(), **input_grad)
+            opt.step()
+            opt.zero_grad()
+
+    return train_epoch
+
+
+# -- PyTorch --------------------------------------------------------------------------------
+
+
+def _torch(config: Config, x: np.ndarray, y: np.ndarray, seed: int) -> Callable[[], None]:
+    try:
+        import torch
+    except ImportError as exc:
+        raise Unsupported("torch is not installed") from exc
+
+    torch.manual_seed(seed)
+    dtype = torch.float64 if config.dtype == "float64" else torch.float32
+    layers: list = []
+    widths = config.layers
+    for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(torch.nn.Linear(fan_in, fan_out))
+        if i < len(widths) - 2:
+            if config.batchnorm:
+                layers.append(torch.nn.BatchNorm1d(fan_out))
+            layers.append(torch.nn.ReLU())
+            if config.dropout:
+                layers.append(torch.nn.Dropout(config.dropout))
+    model = torch.nn.Sequential(*layers).to(dtype)
+    batches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in _batches(config, x, y)]
+
+    if config.mode == "infer":
+        model.eval()
+
+        def infer_epoch() -> None:
+            with torch.inference_mode():
+                for xb, _ in batches:
+                    model(xb)
+
+        return infer_epoch
+
+    loss_fn = torch.nn.CrossEntropyLoss()
+    if config.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=ADAM_LR)
+    else:
+        opt = torch.optim.SGD(
+            model.parameters(), lr=SGD_LR, momentum=SGD_MOMENTUM, weight_decay=SGD_WEIGHT_DECAY
+        )
+    model.train()
+
+    def train_epoch() -> None:
+        for xb, yb in batches:
+            loss = loss_fn(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    return train_epoch
+
+
+# -- scikit-learn ---------------------------------------------------------------------------
+
+
+def _sklearn(config: Config, x: np.ndarray, y: np.ndarray, seed: int) -> Callable[[], None]:
+    if config.batchnorm or config.dropout:
+        raise Unsupported("MLPClassifier has no BatchNorm or Dropout")
+    if config.mode == "train" and config.optimizer != "adam":
+        raise Unsupported("the configuration's optimizer is not Adam")
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(
+        hidden_layer_sizes=config.layers[1:-1],
+        activation="relu",
+        solver="adam",
+        alpha=0.0,
+        batch_size=config.batch,
+        learning_rate_init=ADAM_LR,
+        shuffle=False,
+        random_state=seed,
+    )
+    classes = np.arange(config.layers[-1])
+
+    if config.mode == "infer":
+        clf.partial_fit(x[: config.batch], y[: config.batch], classes=classes)
+        batches = _batches(config, x, y)
+
+        def infer_epoch() -> None:
+            for xb, _ in batches:
+                clf.predict_proba(xb)
+
+        return infer_epoch
+
+    clf.partial_fit(x[: config.batch], y[: config.batch], classes=classes)
+
+    def train_epoch() -> None:
+        clf.partial_fit(x, y)
+
+    return train_epoch

@@ -1,0 +1,127 @@
+"""Derived numbers (ratios, GFLOP/s, fraction of peak), the target checks and the printed table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from configs import Config
+
+FLAT_TOLERANCE_MB = 2.0  # RSS growth from epoch 2 to the last epoch still counted as flat
+
+
+def summarise(config: Config, results: dict[str, dict[str, Any]], peak_gflops: float) -> dict[str, Any]:
+    """Add ratios, GFLOP/s and fraction of the GEMM peak to each framework's timing result."""
+    trainlab = results.get("trainlab", {}).get("seconds_per_epoch")
+    for name, res in results.items():
+        sec = res.get("seconds_per_epoch")
+        if sec is None:
+            continue
+        res["gflops"] = config.flops_per_epoch(res["samples"]) / sec / 1e9
+        res["fraction_of_peak"] = res["gflops"] / peak_gflops
+        res["samples_per_second"] = res["samples"] / sec
+    ratios: dict[str, float] = {}
+    for other in ("torch", "sklearn"):
+        sec = results.get(other, {}).get("seconds_per_epoch")
+        if trainlab is not None and sec is not None:
+            ratios[f"trainlab/{other}"] = trainlab / sec
+    return ratios
+
+
+def check_targets(config: Config, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the configuration: what was measured, the bound, met or not (None: not measured)."""
+    checks = []
+    results, ratios = entry["results"], entry["ratios"]
+    for other in ("torch", "sklearn"):
+        if other in config.targets:
+            value = ratios.get(f"trainlab/{other}")
+            bound = config.targets[other]
+            checks.append(_check(f"time trainlab/{other}", value, bound, value is not None and value <= bound))
+    if "gemm_fraction" in config.targets:
+        value = results.get("trainlab", {}).get("fraction_of_peak")
+        bound = config.targets["gemm_fraction"]
+        checks.append(_check("fraction of GEMM peak", value, bound, value is not None and value >= bound, ">="))
+    mine = results.get("trainlab", {}).get("memory") or {}
+    theirs = results.get("torch", {}).get("memory") or {}
+    if mine.get("working_mb") is not None and theirs.get("working_mb") is not None:
+        checks.append(
+            _check("working memory MiB vs torch", mine["working_mb"], theirs["working_mb"],
+                   mine["working_mb"] <= theirs["working_mb"])
+        )
+    if mine.get("growth_mb") is not None:
+        checks.append(
+            _check(f"RSS growth MiB, epoch 2 -> {mine['epochs']}", mine["growth_mb"], FLAT_TOLERANCE_MB,
+                   mine["growth_mb"] <= FLAT_TOLERANCE_MB)
+        )
+    return checks
+
+
+def _check(what: str, value: float | None, bound: float, met: bool, sense: str = "<=") -> dict[str, Any]:
+    return {"what": what, "value": value, "bound": bound, "sense": sense, "met": bool(met) if value is not None else None}
+
+
+def _fmt(value: Any, spec: str) -> str:
+    """``format(value, spec)``, or a dash right-aligned to the same width for a missing value."""
+    if value is None:
+        width = "".join(ch for ch in spec.split(".")[0] if ch.isdigit())
+        return "-".rjust(int(width or 1))
+    return format(value, spec)
+
+
+def table(report: dict[str, Any]) -> str:
+    """The human-readable summary: header, one row per configuration and framework, targets."""
+    lines = []
+    m, g = report["machine"], report["gemm"]
+    lines.append(
+        f"{m.get('cpu', '?')}, {m['cpus']} CPUs; {report['settings']['threads']} BLAS/torch threads; "
+        f"numpy {m['numpy']}, torch {m.get('torch') or 'absent'}, scikit-learn {m.get('sklearn')}; "
+        f"trainlab optimizer updates: "
+        + (f"compiled (numba {m.get('numba')})" if m.get("trainlab_compiled_updates") else "NumPy")
+    )
+    lines.append(
+        f"GEMM peak (NumPy, 2048x2048, median of {report['settings']['gemm_reps']}): "
+        f"float32 {g['float32']['gflops_median']:.1f} GFLOP/s, float64 {g['float64']['gflops_median']:.1f} GFLOP/s"
+        + (f"; torch float32 {g['torch_float32']:.1f}" if g.get("torch_float32") else "")
+    )
+    s = report["settings"]
+    lines.append(
+        f"median of {s['reps']} repetitions after {s['warmup']} warm-up; memory in one subprocess "
+        f"per framework over {s['memory_epochs']} epochs" + (" (quick mode)" if s["quick"] else "")
+    )
+    header = (
+        f"{'config':<16} {'framework':<9} {'s/epoch':>9} {'/torch':>7} {'/sklearn':>8} "
+        f"{'GFLOP/s':>8} {'%peak':>6} {'work MiB':>9} {'peak MiB':>9} {'growth':>7}"
+    )
+    lines += ["", header, "-" * len(header)]
+    for key, entry in report["configs"].items():
+        label = f"{key} {entry['title']}"
+        for name, res in entry["results"].items():
+            if "skipped" in res:
+                lines.append(f"{label:<16} {name:<9} skipped: {res['skipped']}")
+                label = ""
+                continue
+            mem = res.get("memory") or {}
+            ratio_torch = entry["ratios"].get("trainlab/torch") if name == "trainlab" else None
+            ratio_sk = entry["ratios"].get("trainlab/sklearn") if name == "trainlab" else None
+            lines.append(
+                f"{label:<16} {name:<9} {_fmt(res.get('seconds_per_epoch'), '9.4f')} "
+                f"{_fmt(ratio_torch, '7.2f')} {_fmt(ratio_sk, '8.2f')} "
+                f"{_fmt(res.get('gflops'), '8.1f')} {_fmt(100 * res['fraction_of_peak'] if 'fraction_of_peak' in res else None, '6.1f')} "
+                f"{_fmt(mem.get('working_mb'), '9.1f')} {_fmt(mem.get('process_peak_mb'), '9.1f')} "
+                f"{_fmt(mem.get('growth_mb'), '7.1f')}"
+            )
+            label = ""
+    lines += ["", "targets:"]
+    for key, entry in report["configs"].items():
+        for c in entry["targets"]:
+            mark = {True: "met", False: "MISSED", None: "not measured"}[c["met"]]
+            lines.append(
+                f"  config {key}: {c['what']:<34} {_fmt(c['value'], '.3f'):>8} {c['sense']} {c['bound']:.3f}  {mark}"
+            )
+    lines += [
+        "",
+        "s/epoch: median seconds per epoch; /torch, /sklearn: trainlab's time over theirs (below 1 is faster);",
+        "GFLOP/s: 6·params·samples/time (2·params·samples for inference); %peak: of the NumPy GEMM peak of that dtype;",
+        "work MiB: peak RSS while building and running the model minus RSS before (data and imports excluded);",
+        "peak MiB: the whole subprocess's peak RSS, imports included; growth: RSS after the last epoch minus after epoch 2.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""Run lab experiments, print their claim tables, write the lab's HTML report.
+
+``trainlab lab list`` / ``trainlab lab run NAME`` / ``trainlab lab run all`` delegate to
+:func:`main`, which returns the exit status: 0 when every claim holds, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import time
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from trainlab._checks import check_int
+from trainlab.diagnostics.monitor import TrainingHealthWarning
+from trainlab.diagnostics.sections import text_table
+from trainlab.lab.experiment import Context, Result
+from trainlab.lab.registry import experiments, get_experiment, list_experiments, names
+from trainlab.report.html import Section, escape, render_page, table_html
+from trainlab.train import DivergenceWarning
+
+DEFAULT_OUT = Path("runs") / "lab"
+
+
+def run_experiment(
+    name: str, out_dir: str | Path = DEFAULT_OUT, quick: bool = False, seed: int = 0
+) -> Result:
+    """Run one experiment; its figures go to ``out_dir/<name>/``. Errors propagate.
+
+    quick: the reduced size (for tests). seed: the base seed of every random draw.
+    Overflow and NaN are measured outcomes in the lab (a diverging network is a result),
+    so NumPy's floating-point warnings and the divergence and health warnings of
+    training are silenced while it runs.
+    """
+    experiment = get_experiment(name)
+    seed = check_int(seed, "run_experiment: seed", low=0)
+    result = Result(experiment.name, experiment.title, experiment.claim, quick=bool(quick), seed=seed)
+    folder = Path(out_dir) / experiment.name
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        with np.errstate(all="ignore"), _one_blas_thread(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)
+            warnings.simplefilter("ignore", TrainingHealthWarning)
+            experiment.run(Context(result, folder, bool(quick), seed))
+    finally:
+        result.seconds = time.perf_counter() - start
+    return result
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """Limit BLAS to one thread: the lab's matrices are small, and on a small machine the
+    threads' hand-offs cost more than they save (measured: several times slower with two)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def run_all(
+    out_dir: str | Path = DEFAULT_OUT, quick: bool = False, seed: int = 0, verbose: bool = False
+) -> tuple[list[Result], Path]:
+    """Run every experiment (an error fails that experiment only) and write
+    ``out_dir/report.html``; return the results and the report's path."""
+    results = []
+    for experiment in experiments():
+        try:
+            result = run_experiment(experiment.name, out_dir, quick, seed)
+        except Exception:  # noqa: BLE001 - one broken experiment must not hide the others
+            result = Result(experiment.name, experiment.title, experiment.claim, quick=quick,
+                            seed=seed, error=traceback.format_exc())
+        results.append(result)
+        if verbose:
+            print(format_result(result), flush=True)
+    return results, write_report(results, Path(out_dir) / "report.html")
+
+
+# -- text ---------------------------------------------------------------------------------
+
+
+def format_result(result: Result) -> str:
+    """The experiment's claim / expected / measured / holds table, with its time and verdict."""
+    head = f"== {result.name}: {result.title} =="
+    if result.error is not None:
+        return f"{head}\nERROR\n{result.error}"
+    rows = [[c.claim, c.expected, c.measured, "yes" if c.holds else "NO"] for c in result.claims]
+    verdict = "every claim holds" if result.holds else "A CLAIM DOES NOT HOLD"
+    lines = [head, text_table(["claim", "expected", "measured", "holds"], rows, width=70)]
+    if result.main:
+        lines.append(f"main result: {result.main}")
+    lines.append(f"{verdict} ({result.seconds:.1f} s{', quick' if result.quick else ''}); "
+                 f"{len(result.figures)} figure(s) in {result.figures[0][0].parent if result.figures else '-'}")
+    return "\n".join(lines)
+
+
+def summary_table(results: Sequence[Result]) -> str:
+    """One line per experiment: name, holds, seconds, main measured number."""
+    rows = [[r.name, "yes" if r.holds else ("ERROR" if r.error else "NO"), f"{r.seconds:.1f}",
+             r.main] for r in results]
+    total = sum(r.seconds for r in results if r.seconds == r.seconds)
+    table = text_table(["experiment", "holds", "seconds", "main measured number"], rows, width=90)
+    return f"{table}\ntotal {total:.1f} s; {sum(r.holds for r in results)}/{len(results)} hold"
+
+
+# -- HTML -----------------------------------------------------------------------------------
+
+
+def _png_figure(path: Path, caption: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{escape(caption)}">'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
+
+
+def result_section(result: Result) -> Section:
+    """An HTML section for one experiment: claims, tables, figures."""
+    body = [f"<p><b>Claim.</b> {escape(result.claim)}</p>"]
+    if result.error is not None:
+        body.append(f'<div class="warn"><pre>{escape(result.error)}</pre></div>')
+    else:
+        rows = [[escape(c.claim), escape(c.expected), escape(c.measured),
+                 '<span class="ok">yes</span>' if c.holds else '<span class="bad">no</span>']
+                for c in result.claims]
+        body.append(table_html(["claim", "expected", "measured", "holds"], rows, raw=True))
+        body.append(f"<p>Main measured number: <b>{escape(result.main)}</b>. "
+                    f"Time: {result.seconds:.1f} s (seed {result.seed}"
+                    f"{', reduced size' if result.quick else ''}).</p>")
+        for title, header, table_rows in result.tables:
+            body.append(f"<h3>{escape(title)}</h3>" + table_html(header, table_rows))
+        body += [_png_figure(path, caption) for path, caption in result.figures if path.exists()]
+    return Section(f"{result.name}: {result.title}", "\n".join(body), anchor=result.name)
+
+
+def write_report(results: Sequence[Result], path: str | Path) -> Path:
+    """Write one self-contained HTML page for ``results`` and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [[f'<a href="#{r.name}">{escape(r.name)}</a>',
+             '<span class="ok">yes</span>' if r.holds else '<span class="bad">no</span>',
+             f"{r.seconds:.1f}", escape(r.main)] for r in results]
+    total = sum(r.seconds for r in results if r.seconds == r.seconds)
+    summary = Section("Summary", table_html(["experiment", "holds", "seconds", "main measured number"],
+                                            rows, raw=True) + f"<p>Total time {total:.1f} s.</p>")
+    page = render_page("trainlab lab: every claim of the notes, measured",
+                       [summary, *map(result_section, results)],
+                       subtitle=f"{sum(r.holds for r in results)} of {len(results)} experiments hold.")
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def build_parser(prog: str = "trainlab lab") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Run the experiments behind every claim "
+                                     "of the notes and check each claim.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the experiments and their claims")
+    run = sub.add_parser("run", help="run one experiment, or 'all'")
+    run.add_argument("name", help=f"one of: {', '.join(names())}, or 'all'")
+    run.add_argument("--quick", action="store_true", help="a reduced size (seconds, not minutes)")
+    run.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``trainlab lab ...``: 0 when every claim of what ran holds, 1 when one does not, 2 on bad usage."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.command == "list":
+        print(text_table(["experiment", "claim"], list_experiments(), width=110))
+        return 0
+    if args.name == "all":
+        results, report = run_all(args.out, args.quick, args.seed, verbose=True)
+        print()
+        print(summary_table(results))
+        print(f"report: {report}")
+        return 0 if all(r.holds for r in results) else 1
+    try:
+        get_experiment(args.name)
+    except ValueError as exc:
+        print(exc)
+        return 2
+    try:
+        result = run_experiment(args.name, args.out, args.quick, args.seed)
+    except Exception:  # noqa: BLE001 - report the failure as the experiment's outcome
+        print(traceback.format_exc())
+        return 1
+    print(format_result(result))
+    return 0 if result.holds else 1

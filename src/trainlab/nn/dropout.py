@@ -1,0 +1,210 @@
+"""Dropout (drop units) and DropConnect (drop weights), both inverted (notes §8).
+
+"Inverted" means the kept values are scaled by ``1/(1-p)`` during training, so the
+expected output is unchanged and evaluation uses the layer as it is, with no rescaling.
+
+Masks are ``bool`` arrays drawn from the layer's own generator ``rng`` as
+``keep = u >= p`` with ``u ~ U[0, 1)`` drawn in float64, so one seed gives the same
+masks in float32 and float64 models. The last mask is kept in the attribute ``mask``
+(None in evaluation mode). To hold a mask fixed (e.g. for a gradient check), give the
+layer a freshly seeded generator before each forward: ``layer.rng = np.random.default_rng(s)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trainlab import init as _init
+from trainlab._checks import (
+    check_dtype,
+    check_grad_output,
+    check_input,
+    check_int,
+    check_probability,
+)
+from trainlab._rng import RngLike, as_generator
+from trainlab.nn.linear import linear_forward
+from trainlab.nn.module import Module, Parameter
+
+# -- kernels ---------------------------------------------------------------------------
+
+
+def keep_mask(shape: tuple[int, ...], p: float, rng: np.random.Generator) -> np.ndarray:
+    """A bool mask of ``shape``: each entry is True (kept) with probability ``1 - p``."""
+    return rng.random(shape) >= p
+
+
+def dropout_forward(x: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
+    """Inverted dropout ``y = x ⊙ mask / (1-p)``.  x, mask: (N, D) -> y: (N, D), x's dtype."""
+    y = np.multiply(x, mask)
+    y *= 1.0 / (1.0 - p)
+    return y
+
+
+def dropout_backward(dy: np.ndarray, mask: np.ndarray, p: float) -> np.ndarray:
+    """Gradient of inverted dropout: ``dx = dy ⊙ mask / (1-p)`` (the same linear map)."""
+    return dropout_forward(dy, mask, p)
+
+
+def dropconnect_weight(
+    W: np.ndarray, mask: np.ndarray, p: float, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The effective weight ``W̃ = W ⊙ mask / (1-p)``.  W, mask: (D_in, D_out)."""
+    out = np.multiply(W, mask, out=out)
+    out *= 1.0 / (1.0 - p)
+    return out
+
+
+def dropconnect_forward(
+    x: np.ndarray, W: np.ndarray, b: np.ndarray | None, mask: np.ndarray, p: float
+) -> np.ndarray:
+    """DropConnect ``y = x @ (W ⊙ mask / (1-p)) + b`` (Wan et al. 2013, inverted scaling).
+
+    x: (N, D_in), W and mask: (D_in, D_out), b: (D_out,) or None  ->  y: (N, D_out).
+    """
+    return linear_forward(x, dropconnect_weight(W, mask, p), b)
+
+
+def dropconnect_backward(
+    dy: np.ndarray, x: np.ndarray, W: np.ndarray, mask: np.ndarray, p: float, bias: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Gradients of DropConnect, with ``W̃ = W ⊙ mask / (1-p)``:
+
+    dx = dy @ W̃ᵀ,  dW = (xᵀ @ dy) ⊙ mask / (1-p),  db = Σₙ dy (the bias is never dropped).
+    """
+    W_eff = dropconnect_weight(W, mask, p)
+    dx = dy @ W_eff.T
+    dW = dropconnect_weight(x.T @ dy, mask, p)
+    db = dy.sum(axis=0) if bias else None
+    return dx, dW, db
+
+
+# -- layers ----------------------------------------------------------------------------
+
+
+class Dropout(Module):
+    """Inverted dropout: in training each unit is zeroed with probability ``p`` and the
+    kept ones are scaled by ``1/(1-p)``; in evaluation it is the identity (Srivastava et al. 2014).
+
+    Shapes: (N, D) -> (N, D), the input's dtype. p: drop probability in [0, 1).
+    rng: a ``np.random.Generator`` or an int seed, kept as the attribute ``rng``.
+    """
+
+    def __init__(self, p: float = 0.5, rng: RngLike = None) -> None:
+        super().__init__()
+        self.p = check_probability(p, "Dropout: p")
+        self.rng = as_generator(rng)
+        self.mask: np.ndarray | None = None
+        self._shape: tuple[int, ...] | None = None
+        self._dtype: np.dtype | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Draws a fresh bool mask (N, D) in training; returns x itself in evaluation."""
+        x = check_input(x, type(self).__name__)
+        self._shape, self._dtype = x.shape, x.dtype
+        if not self.training or self.p == 0.0:
+            self.mask = None
+            return x
+        self.mask = keep_mask(x.shape, self.p, self.rng)
+        return dropout_forward(x, self.mask, self.p)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = dy ⊙ mask / (1-p) after a training forward; dx = dy after an evaluation one."""
+        if self._shape is None:
+            raise self._backward_before_forward()
+        dy = check_grad_output(dy, type(self).__name__, self._shape)
+        dy = dy.astype(self._dtype, copy=False)
+        if self.mask is None:
+            return dy
+        return dropout_backward(dy, self.mask, self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class DropConnect(Module):
+    """A Linear layer whose *weights* are dropped: in training each weight is zeroed with
+    probability ``p`` (a fresh (in, out) mask per forward) and the kept ones are scaled by
+    ``1/(1-p)``; in evaluation it computes ``x @ W + b`` unchanged. The bias is not dropped.
+    (Wan et al. 2013, "Regularization of Neural Networks using DropConnect", with
+    inverted scaling instead of the paper's Gaussian moment matching at test time.)
+
+    Shapes: (N, in_features) -> (N, out_features); ``weight`` (in, out), ``bias`` (out,).
+    Arguments as :class:`~trainlab.nn.Linear`, plus ``p`` in [0, 1).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        p: float = 0.5,
+        bias: bool = True,
+        init: str | _init.Initializer = "torch_default",
+        rng: RngLike = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.in_features = check_int(in_features, f"{name}: in_features", low=1)
+        self.out_features = check_int(out_features, f"{name}: out_features", low=1)
+        self.p = check_probability(p, f"{name}: p")
+        self.dtype = check_dtype(dtype, f"{name}: dtype")
+        self.rng = as_generator(rng)
+        weight, b = _init.linear_parameters(
+            init, self.in_features, self.out_features, bool(bias), self.rng, self.dtype
+        )
+        self.weight = Parameter(weight)
+        self.bias = Parameter(b) if b is not None else None
+        self.mask: np.ndarray | None = None
+        self._x: np.ndarray | None = None
+        self._W_eff: np.ndarray | None = None  # W ⊙ mask/(1-p) of the last training forward
+        self._dW_scratch: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, in) -> (N, out); caches x (and the mask and W̃ in training) for backward."""
+        x = check_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
+        self._x = x
+        b = None if self.bias is None else self.bias.data
+        if not self.training or self.p == 0.0:
+            self.mask = None
+            return linear_forward(x, self.weight.data, b)
+        self.mask = keep_mask(self.weight.shape, self.p, self.rng)
+        if self._W_eff is None:
+            self._W_eff = np.empty_like(self.weight.data)
+        dropconnect_weight(self.weight.data, self.mask, self.p, out=self._W_eff)
+        return linear_forward(x, self._W_eff, b)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy: (N, out) -> dx = dy @ W̃ᵀ; adds (xᵀdy) ⊙ mask/(1-p) to weight.grad, Σdy to bias.grad."""
+        if self._x is None:
+            raise self._backward_before_forward()
+        x = self._x
+        dy = check_grad_output(dy, type(self).__name__, (x.shape[0], self.out_features))
+        dy = dy.astype(self.dtype, copy=False)
+        if self._dW_scratch is None:
+            self._dW_scratch = np.empty_like(self.weight.data)
+        # dropconnect_backward's formulas, with dW and db accumulated in place.
+        dW = np.matmul(x.T, dy, out=self._dW_scratch)
+        if self.mask is None:
+            W_used = self.weight.data
+        else:
+            dropconnect_weight(dW, self.mask, self.p, out=dW)
+            W_used = self._W_eff
+        self.weight.grad += dW
+        if self.bias is not None:
+            self.bias.grad += dy.sum(axis=0)
+        return dy @ W_used.T
+
+    def _on_astype(self) -> None:
+        self._x = None
+        self.mask = None
+        self._W_eff = None
+        self._dW_scratch = None
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"p={self.p}, bias={self.bias is not None}"
+        )

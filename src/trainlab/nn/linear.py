@@ -1,0 +1,122 @@
+"""The affine layer ``y = x @ W + b`` (notes §1) and its closed-form gradients.
+
+The weight is stored as ``(in_features, out_features)``, as in the notes'
+``np.random.randn(fan_in, fan_out)``; PyTorch stores the transpose ``(out, in)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trainlab import init as _init
+from trainlab._checks import check_dtype, check_grad_output, check_input, check_int
+from trainlab._rng import RngLike, as_generator
+from trainlab.nn.module import Module, Parameter
+
+# -- kernels ---------------------------------------------------------------------------
+
+
+def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """Affine map ``y = x @ W + b``.
+
+    x: (N, D_in), W: (D_in, D_out), b: (D_out,) or None  ->  y: (N, D_out).
+    """
+    y = x @ W
+    if b is not None:
+        y += b
+    return y
+
+
+def linear_backward(
+    dy: np.ndarray, x: np.ndarray, W: np.ndarray, bias: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Gradients of ``y = x @ W + b``.
+
+    dy: (N, D_out), x: (N, D_in), W: (D_in, D_out)  ->
+    dx = dy @ Wᵀ (N, D_in),  dW = xᵀ @ dy (D_in, D_out),  db = Σₙ dy (D_out,) or None.
+    """
+    dx = dy @ W.T
+    dW = x.T @ dy
+    db = dy.sum(axis=0) if bias else None
+    return dx, dW, db
+
+
+def accumulate_matmul(a: np.ndarray, b: np.ndarray, grad: np.ndarray, scratch: np.ndarray) -> None:
+    """``grad += a @ b`` without allocating: the product goes into ``scratch`` first."""
+    np.matmul(a, b, out=scratch)
+    grad += scratch
+
+
+# -- layer -----------------------------------------------------------------------------
+
+
+class Linear(Module):
+    """Fully connected layer ``y = x @ W + b``.
+
+    Shapes: input (N, in_features) -> output (N, out_features);
+    ``weight`` (in_features, out_features), ``bias`` (out_features,) or None.
+
+    init: a name from :mod:`trainlab.init` or a callable ``(fan_in, fan_out, rng, dtype)``.
+        The default ``"torch_default"`` draws weight and bias from U[-1/√in, 1/√in]
+        as ``torch.nn.Linear`` does; every other name gives a zero bias.
+    rng: a ``np.random.Generator`` or an int seed (None: a fresh seed).
+    dtype: np.float32 (default) or np.float64; inputs are cast to it.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init: str | _init.Initializer = "torch_default",
+        rng: RngLike = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.in_features = check_int(in_features, f"{name}: in_features", low=1)
+        self.out_features = check_int(out_features, f"{name}: out_features", low=1)
+        self.dtype = check_dtype(dtype, f"{name}: dtype")
+        weight, b = _init.linear_parameters(
+            init, self.in_features, self.out_features, bool(bias), as_generator(rng), self.dtype
+        )
+        self.weight = Parameter(weight)
+        self.bias = Parameter(b) if b is not None else None
+        self._x: np.ndarray | None = None
+        self._dW_scratch: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, in_features) -> (N, out_features); caches x for backward (train and eval)."""
+        x = check_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
+        self._x = x
+        return linear_forward(x, self.weight.data, None if self.bias is None else self.bias.data)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy: (N, out_features) -> dx = dy @ Wᵀ; adds xᵀdy to weight.grad and Σdy to bias.grad."""
+        if self._x is None:
+            raise self._backward_before_forward()
+        x = self._x
+        dy = check_grad_output(dy, type(self).__name__, (x.shape[0], self.out_features))
+        dy = dy.astype(self.dtype, copy=False)
+        # linear_backward's formulas, with dW and db accumulated in place.
+        accumulate_matmul(x.T, dy, self.weight.grad, self._scratch())
+        if self.bias is not None:
+            self.bias.grad += dy.sum(axis=0)
+        return dy @ self.weight.data.T
+
+    def _scratch(self) -> np.ndarray:
+        if self._dW_scratch is None:
+            self._dW_scratch = np.empty_like(self.weight.data)
+        return self._dW_scratch
+
+    def _on_astype(self) -> None:
+        self._x = None
+        self._dW_scratch = None
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )

@@ -1,0 +1,342 @@
+"""Callbacks: code the :class:`~trainlab.train.Trainer` runs at fixed points of training.
+
+Every hook receives the trainer first; through it a callback sees ``model``,
+``loss``, ``optimizer``, ``schedule``, ``history``, the counters ``epoch`` (epochs
+completed), ``current_epoch`` (the one running, 1-based), ``global_step`` (optimizer
+steps taken) and ``batch_index``, and the current batch ``x_batch``, ``y_batch``,
+``output`` and ``batch_loss``. One training step runs
+
+    on_batch_begin -> forward, loss -> backward -> on_after_backward (gradients present)
+    -> NaN guard -> clipping -> on_after_clip(norm_before, norm_after)
+    -> optimizer.step() -> on_batch_end
+
+A callback that only reads these and draws nothing from ``trainer.rng`` leaves the
+run's numbers unchanged. ``trainer.stop(reason)`` ends training after the current
+batch (the epoch is then finished with the batches done: validation and
+``on_epoch_end`` still run). Callbacks run in the order given, after sorting by
+their ``order`` (schedules first at -10, checkpoints last at 10).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trainlab._checks import all_finite, check_int, check_number
+from trainlab.nn.module import Module
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trainlab.train.fit import Trainer
+
+HOOKS = (
+    "on_train_begin",
+    "on_epoch_begin",
+    "on_batch_begin",
+    "on_after_backward",
+    "on_after_clip",
+    "on_batch_end",
+    "on_epoch_end",
+    "on_train_end",
+)
+
+
+class Callback:
+    """Base class: every hook does nothing. Override the ones you need."""
+
+    order: int = 0
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Once per ``fit`` call, before the first epoch."""
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        """Before epoch ``epoch`` (1-based)."""
+
+    def on_batch_begin(self, trainer: Trainer, batch: int) -> None:
+        """Before the forward pass of batch ``batch`` (0-based within the epoch)."""
+
+    def on_after_backward(self, trainer: Trainer) -> None:
+        """After backward: every ``p.grad`` holds this batch's gradient, not yet clipped."""
+
+    def on_after_clip(self, trainer: Trainer, norm_before: float, norm_after: float) -> None:
+        """After clipping: the global L2 norm of the gradients before and after it."""
+
+    def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None:
+        """After ``optimizer.step()``; ``loss`` is the batch's loss before the step."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """After validation; ``logs`` is the epoch's row of the history (keys may be added)."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """Once per ``fit`` call, after the last epoch, early stop or divergence."""
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """State a checkpoint must keep to resume exactly (None: nothing)."""
+        return None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+def overrides(callback: Callback, hook: str) -> bool:
+    """True when ``callback`` defines ``hook`` itself (the trainer calls only those)."""
+    return hook in vars(callback) or getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_batch_end=f, ...)``.
+
+    Each function takes the same arguments as the hook of that name.
+    """
+
+    def __init__(self, **hooks: Callable[..., None]) -> None:
+        for name, fn in hooks.items():
+            if name not in HOOKS:
+                raise ValueError(
+                    f"LambdaCallback: unknown hook {name!r}; expected one of {list(HOOKS)}."
+                )
+            if not callable(fn):
+                raise TypeError(
+                    f"LambdaCallback: {name} must be callable. Received: {type(fn).__name__}."
+                )
+            setattr(self, name, fn)
+
+
+# -- monitoring a metric ----------------------------------------------------------------
+
+
+def resolve_mode(monitor: str, mode: str, owner: str) -> str:
+    """``"min"`` or ``"max"``; ``"auto"`` is max for accuracy and r2, min otherwise."""
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(f"{owner}: monitor must be a metric name. Received: {monitor!r}.")
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max'. Received: {mode!r}.")
+    if mode == "auto":
+        return "max" if monitor.endswith(("accuracy", "r2")) else "min"
+    return mode
+
+
+def improved(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    """Whether ``value`` beats ``best`` by more than ``min_delta`` (NaN never does)."""
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+def monitored(logs: dict[str, float], monitor: str, owner: str) -> float:
+    """``logs[monitor]``, or a ValueError listing the available names."""
+    if monitor not in logs:
+        raise ValueError(
+            f"{owner}: the monitored metric {monitor!r} is not in the epoch's logs. "
+            f"Available: {sorted(logs)}."
+        )
+    return float(logs[monitor])
+
+
+def check_monitor_available(trainer: Trainer, monitor: str, owner: str) -> None:
+    """A ``val_`` metric needs validation data: say so before the first epoch."""
+    if monitor.startswith("val_") and not trainer.has_validation:
+        raise ValueError(
+            f"{owner}: monitor={monitor!r} needs validation data. Pass validation_data=(X, y) "
+            f"to fit, or monitor a training metric such as {monitor[4:]!r}."
+        )
+
+
+def weights_finite(model: Module) -> bool:
+    """True when every parameter and float buffer of ``model`` is finite."""
+    return all(all_finite(p.data) for p in model.parameters()) and all(
+        all_finite(b) for b in model.buffers() if b.dtype.kind == "f"
+    )
+
+
+# -- the callbacks --------------------------------------------------------------------
+
+
+class LRScheduler(Callback):
+    """Step a learning-rate schedule once per epoch, after validation.
+
+    ``ReduceLROnPlateau`` gets the monitored metric (``val_loss`` by default);
+    every other schedule is stepped without arguments. The ``lr`` column of the
+    history is the rate used during the epoch, before this step.
+    """
+
+    order = -10
+
+    def __init__(self, schedule: Any, monitor: str = "val_loss") -> None:
+        if not callable(getattr(schedule, "step", None)):
+            raise TypeError(
+                "LRScheduler: schedule must be a trainlab.optim schedule with step(). "
+                f"Received: {type(schedule).__name__}."
+            )
+        self.schedule = schedule
+        self.monitor = monitor
+        resolve_mode(monitor, "auto", "LRScheduler")
+
+    @property
+    def needs_metric(self) -> bool:
+        from trainlab.optim import ReduceLROnPlateau
+
+        return isinstance(self.schedule, ReduceLROnPlateau)
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        if self.needs_metric:
+            check_monitor_available(trainer, self.monitor, "LRScheduler(ReduceLROnPlateau)")
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self.needs_metric:
+            self.schedule.step(monitored(logs, self.monitor, "LRScheduler(ReduceLROnPlateau)"))
+        else:
+            self.schedule.step()
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored metric has not improved for ``patience`` epochs.
+
+    An epoch improves when its value beats the best so far by more than
+    ``min_delta`` (lower for ``mode="min"``, higher for ``"max"``; ``"auto"`` picks
+    max for accuracy and r2). With ``restore_best=True`` the model gets back the
+    weights of its best epoch when early stopping ends the run.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best: bool = True,
+    ) -> None:
+        self.monitor = monitor
+        self.mode = resolve_mode(monitor, mode, "EarlyStopping")
+        self.patience = check_int(patience, "EarlyStopping: patience", low=0)
+        self.min_delta = abs(check_number(min_delta, "EarlyStopping: min_delta"))
+        self.restore_best = bool(restore_best)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best_state: dict[str, Any] | None = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        check_monitor_available(trainer, self.monitor, "EarlyStopping")
+        if trainer.epoch == 0:
+            self._reset()
+        self.stopped_epoch = 0
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        value = monitored(logs, self.monitor, "EarlyStopping")
+        if improved(value, self.best, self.mode, self.min_delta):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_state = trainer.model.state_dict()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            restored = (
+                f"; the weights of epoch {self.best_epoch} are restored"
+                if self.restore_best and self.best_state is not None
+                else ""
+            )
+            trainer.stop(
+                f"Early stopping at epoch {epoch}: {self.monitor} has not improved on "
+                f"{self.best:.6g} (epoch {self.best_epoch}) for {self.wait} epochs{restored}."
+                if self.best is not None
+                else f"Early stopping at epoch {epoch}: {self.monitor} is not finite."
+            )
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.stopped_epoch and self.restore_best and self.best_state is not None:
+            trainer.model.load_state_dict(self.best_state)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "best_state": self.best_state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = state["best"]
+        self.best_epoch = int(state["best_epoch"])
+        self.wait = int(state["wait"])
+        self.best_state = state["best_state"]
+
+
+class ModelCheckpoint(Callback):
+    """Save a checkpoint at the end of epochs: every ``every`` epochs, or only on a new best.
+
+    path: the file; ``{epoch}`` in it is replaced (``"ckpt-{epoch:03d}.safetensors"``).
+    save_best_only: save only when ``monitor`` improves (``mode`` as in EarlyStopping).
+    model_config, standardizer: stored in the checkpoint as well (see
+    :func:`~trainlab.train.save_checkpoint`).
+
+    A checkpoint is never written from non-finite weights: the last finite one stays.
+    """
+
+    order = 10
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        save_best_only: bool = False,
+        every: int = 1,
+        model_config: Any = None,
+        standardizer: Any = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.monitor = monitor
+        self.mode = resolve_mode(monitor, mode, "ModelCheckpoint")
+        self.save_best_only = bool(save_best_only)
+        self.every = check_int(every, "ModelCheckpoint: every", low=1)
+        self.model_config = model_config
+        self.standardizer = standardizer
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.last_path: Path | None = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        if self.save_best_only:
+            check_monitor_available(trainer, self.monitor, "ModelCheckpoint")
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self.save_best_only:
+            value = monitored(logs, self.monitor, "ModelCheckpoint")
+            if not improved(value, self.best, self.mode):
+                return
+            self.best, self.best_epoch = value, epoch
+        elif epoch % self.every:
+            return
+        if not (math.isfinite(logs.get("loss", 0.0)) and weights_finite(trainer.model)):
+            warnings.warn(
+                f"ModelCheckpoint: epoch {epoch} ended with non-finite weights or loss; "
+                f"the last finite checkpoint ({self.last_path}) is kept.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return
+        from trainlab.train.checkpoint import save_checkpoint
+
+        path = self.path.format(epoch=epoch) if "{" in self.path else self.path
+        self.last_path = save_checkpoint(
+            path, trainer, model_config=self.model_config, standardizer=self.standardizer
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = state["best"]
+        self.best_epoch = int(state["best_epoch"])

@@ -1,0 +1,60 @@
+"""The lab's registry, result tables and command line (exit status)."""
+
+from __future__ import annotations
+
+import pytest
+
+from trainlab import lab
+from trainlab.lab import runner
+from trainlab.lab.experiment import Experiment
+
+
+def test_eleven_experiments_each_with_a_claim():
+    listed = lab.list_experiments()
+    assert [name for name, _ in listed] == lab.names()
+    assert len(listed) == 11 and len(set(lab.names())) == 11
+    assert all(isinstance(claim, str) and len(claim) > 30 for _, claim in listed)
+    assert lab.get_experiment("naive_init").name == "naive-init"
+
+
+def test_unknown_experiment_is_named_in_the_error():
+    with pytest.raises(ValueError, match="no experiment 'nope'.*naive-init"):
+        lab.get_experiment("nope")
+    assert lab.main(["run", "nope"]) == 2
+
+
+def test_main_list_and_usage(capsys):
+    assert lab.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "sigmoid-gradient" in out and "input-normalization" in out
+    assert lab.main([]) == 2
+
+
+def _fake(holds: bool):
+    def run(ctx):
+        ctx.check("a claim", "x > 1", "x = 2" if holds else "x = 0", holds)
+        ctx.main("x")
+    return Experiment("fake", "A fake experiment", "x is larger than 1.", run)
+
+
+@pytest.mark.parametrize("holds, status", [(True, 0), (False, 1)])
+def test_exit_status_follows_the_claims(monkeypatch, tmp_path, capsys, holds, status):
+    monkeypatch.setattr(runner, "get_experiment", lambda name: _fake(holds))
+    assert runner.main(["run", "fake", "--quick", "--out", str(tmp_path)]) == status
+    out = capsys.readouterr().out
+    assert "claim" in out and "expected" in out and "measured" in out and "holds" in out
+    assert ("every claim holds" in out) == holds
+
+
+def test_an_experiment_that_raises_fails_with_status_one(monkeypatch, tmp_path):
+    def broken(ctx):
+        raise RuntimeError("broken experiment")
+
+    monkeypatch.setattr(runner, "get_experiment", lambda name: Experiment("x", "x", "x", broken))
+    assert runner.main(["run", "x", "--out", str(tmp_path)]) == 1
+
+
+def test_result_without_claims_does_not_hold():
+    result = lab.Result("x", "x", "x")
+    assert not result.holds
+    assert "A CLAIM DOES NOT HOLD" in lab.format_result(result)
