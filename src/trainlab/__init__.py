@@ -4,8 +4,8 @@
     from trainlab import nn, optim, init, data
 """
 
-from trainlab import init, nn, optim
+from trainlab import data, init, nn, optim
 
 __version__ = "0.1.0"
 
-__all__ = ["init", "nn", "optim", "__version__"]
+__all__ = ["data", "init", "nn", "optim", "__version__"]
