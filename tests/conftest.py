@@ -5,21 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-
-def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar function ``f()`` with respect to ``x`` (changed in place)."""
-    grad = np.zeros_like(x, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    for _ in it:
-        idx = it.multi_index
-        old = x[idx]
-        x[idx] = old + eps
-        plus = f()
-        x[idx] = old - eps
-        minus = f()
-        x[idx] = old
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
+from gradcheck import numerical_gradient  # noqa: F401  (re-exported for the tests)
 
 
 @pytest.fixture
@@ -33,3 +19,54 @@ def torch():
     torch = pytest.importorskip("torch")
     torch.set_default_dtype(torch.float64)
     return torch
+
+
+# --- Agreement report: `python -m pytest tests/nn tests/optim --torch-agreement` ------
+# Records, for every comparison made by a test that uses the ``torch`` fixture, the
+# largest absolute difference and the normwise relative difference max|a−b| / max|b|,
+# and prints the worst per test module at the end of the session.
+
+_AGREEMENT: dict[str, list[tuple[float, float, str]]] = {}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--torch-agreement",
+        action="store_true",
+        help="report the largest trainlab-vs-torch difference seen in the oracle tests",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _record_torch_agreement(request, monkeypatch):
+    if not request.config.getoption("--torch-agreement") or "torch" not in request.fixturenames:
+        yield
+        return
+    original = np.testing.assert_allclose
+
+    def recording(actual, desired, *args, **kwargs):
+        kind = "float32" if np.asarray(actual).dtype == np.float32 else "float64"
+        a = np.asarray(actual, dtype=np.float64)
+        d = np.asarray(desired, dtype=np.float64)
+        if a.size and d.size and np.all(np.isfinite(a)) and np.all(np.isfinite(d)):
+            diff = float(np.max(np.abs(a - d)))
+            scale = float(np.max(np.abs(d)))
+            rel = diff / scale if scale > 0 else diff
+            module = request.node.nodeid.split("::")[0]
+            _AGREEMENT.setdefault(f"{module} [{kind}]", []).append((rel, diff, request.node.name))
+        return original(actual, desired, *args, **kwargs)
+
+    monkeypatch.setattr(np.testing, "assert_allclose", recording)
+    yield
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _AGREEMENT:
+        return
+    terminalreporter.section("trainlab vs torch: largest difference per test module")
+    for module, rows in sorted(_AGREEMENT.items()):
+        rel, diff, name = max(rows)
+        terminalreporter.write_line(
+            f"{module:55s} {len(rows):5d} comparisons  max rel {rel:.2e}  "
+            f"(abs {diff:.2e}, {name})"
+        )

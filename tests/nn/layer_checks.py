@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from conftest import numerical_gradient
+from gradcheck import numerical_gradient
 
 from trainlab.nn import Module
 

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import numerical_gradient
+from gradcheck import numerical_gradient
 
 from trainlab import nn
 

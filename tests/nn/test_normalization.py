@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import numerical_gradient
+from gradcheck import numerical_gradient
 
 from trainlab import nn
 from trainlab.nn.normalization import (
