@@ -1,0 +1,216 @@
+"""``trainlab predict RUN --input FILE --output FILE``: the model's predictions for new rows.
+
+Input: a ``.csv`` with a header row, or an ``.npz`` with an array ``X`` ((n, d) or
+(n, height, width)). A CSV whose header holds every feature name of the run's dataset
+is read by name (other columns, such as the target, are ignored); otherwise it must
+have exactly as many numeric columns as the model has inputs. The run's saved input
+normalisation is applied.
+
+Output (by the suffix of ``--output``):
+
+- classification, ``.csv``: ``label`` (class index), ``class`` (class name) and
+  ``prob_<class>`` per class; ``.npz``: ``labels`` (n,), ``classes`` (n,) names,
+  ``probabilities`` (n, K), ``class_names`` (K,).
+- regression, ``.csv``: ``prediction`` (or ``prediction_0``, ... for several targets);
+  ``.npz``: ``predictions`` (n,) or (n, k).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainlab import runs
+from trainlab.cli.errors import EXIT_OK, UsageError, one_line
+from trainlab.cli.rundata import Run, model_and_scaler, open_run
+
+FORMATS = (".csv", ".npz")
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "predict", help="predict for new examples (csv or npz in and out)",
+        description=(__doc__ or "").split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run", metavar="RUN", help="a run directory, e.g. runs/digits")
+    parser.add_argument("--input", required=True, metavar="FILE", help="examples: .csv or .npz")
+    parser.add_argument("--output", required=True, metavar="FILE",
+                        help="where to write the predictions: .csv or .npz")
+    parser.set_defaults(handler=run)
+
+
+def _suffix(path: Path, setting: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise UsageError(f"setting '{setting}' (--{setting}) = {str(path)!r}: the file must end "
+                         f"in .csv or .npz; received {suffix or 'no suffix'!r}.")
+    return suffix
+
+
+def read_csv_features(path: Path, features: int, names: list[str] | None) -> np.ndarray:
+    where = f"setting 'input' (--input) = {str(path)!r}"
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+    except FileNotFoundError:
+        raise UsageError(f"setting 'input' (--input): no such file {str(path)!r}.") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{where}: cannot read it as CSV ({one_line(exc)}).") from None
+    if not rows:
+        raise UsageError(f"{where}: the file is empty; expected a header row and data rows.")
+    header, body = [h.strip() for h in rows[0]], rows[1:]
+    if names and set(names) <= set(header) and len(header) != features:
+        columns = [header.index(n) for n in names]
+    elif len(header) == features:
+        columns = list(range(features))
+    else:
+        raise UsageError(f"{where}: the model takes {features} features; the file has "
+                         f"{len(header)} columns ({', '.join(header[:8])}"
+                         f"{', ...' if len(header) > 8 else ''}) and they are not the run's "
+                         "feature names.")
+    if not body:
+        raise UsageError(f"{where}: no data rows after the header.")
+    X = np.empty((len(body), len(columns)), dtype=np.float64)
+    for i, row in enumerate(body):
+        if len(row) != len(header):
+            raise UsageError(f"{where}: row {i + 2} has {len(row)} cells; the header has "
+                             f"{len(header)}.")
+        for j, c in enumerate(columns):
+            try:
+                X[i, j] = float(row[c])
+            except ValueError:
+                raise UsageError(f"{where}: row {i + 2}, column {header[c]!r}: {row[c]!r} is "
+                                 "not a number.") from None
+    return X
+
+
+def read_npz_features(path: Path) -> np.ndarray:
+    where = f"setting 'input' (--input) = {str(path)!r}"
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UsageError(f"setting 'input' (--input): no such file {str(path)!r}.") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise UsageError(f"{where}: not a readable .npz archive ({one_line(exc)}).") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise UsageError(f"{where}: expected an .npz archive with an array 'X'.")
+    with archive:
+        if "X" not in archive.files:
+            raise UsageError(f"{where}: no array 'X' (arrays present: {archive.files}).")
+        try:
+            X = archive["X"]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise UsageError(f"{where}: array 'X' cannot be read without pickle or is "
+                             f"corrupted ({one_line(exc)}).") from None
+    if X.dtype.kind not in "biuf":
+        raise UsageError(f"{where}: X must be numeric; received dtype {X.dtype}.")
+    if X.ndim == 3:
+        X = X.reshape(X.shape[0], -1)
+    if X.ndim != 2:
+        raise UsageError(f"{where}: X must have shape (n, d) or (n, height, width); received "
+                         f"shape {X.shape}.")
+    return X.astype(np.float64)
+
+
+def read_features(path: Path, features: int, names: list[str] | None) -> np.ndarray:
+    suffix = _suffix(path, "input")
+    if path.is_dir():
+        raise UsageError(f"setting 'input' (--input) = {str(path)!r} is a directory.")
+    X = read_csv_features(path, features, names) if suffix == ".csv" else read_npz_features(path)
+    where = f"setting 'input' (--input) = {str(path)!r}"
+    if X.shape[1] != features:
+        raise UsageError(f"{where}: the model takes {features} features per example; "
+                         f"received {X.shape[1]}.")
+    if X.shape[0] == 0:
+        raise UsageError(f"{where}: no examples.")
+    if not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise UsageError(f"{where}: example {bad[0]}, feature {bad[1]} is not finite "
+                         f"({X[bad[0], bad[1]]}).")
+    return X
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def predict_outputs(model: Any, scaler: Any, X: np.ndarray, batch: int = 1024) -> np.ndarray:
+    params = model.parameters()
+    dtype = params[0].data.dtype if params else np.float32
+    Xs = scaler.transform(X.astype(dtype))
+    model.eval()
+    with np.errstate(all="ignore"):
+        return np.concatenate([model.forward(Xs[i:i + batch]) for i in range(0, len(Xs), batch)])
+
+
+def write_predictions(path: Path, run: Run, outputs: np.ndarray) -> None:
+    suffix = _suffix(path, "output")
+    buffer = io.BytesIO()
+    if run.task == "classification":
+        probabilities = softmax(outputs)
+        labels = probabilities.argmax(axis=1)
+        names = run.class_names or [str(k) for k in range(outputs.shape[1])]
+        if suffix == ".npz":
+            np.savez(buffer, labels=labels.astype(np.int64),
+                     classes=np.array([names[k] for k in labels], dtype=str),
+                     probabilities=probabilities, class_names=np.array(names, dtype=str))
+        else:
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(["label", "class", *(f"prob_{n}" for n in names)])
+            for k, p in zip(labels, probabilities):
+                writer.writerow([int(k), names[k], *(repr(float(v)) for v in p)])
+            buffer.write(text.getvalue().encode("utf-8"))
+    else:
+        preds = outputs[:, 0] if outputs.shape[1] == 1 else outputs
+        if suffix == ".npz":
+            np.savez(buffer, predictions=preds)
+        else:
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            cols = (["prediction"] if preds.ndim == 1
+                    else [f"prediction_{j}" for j in range(preds.shape[1])])
+            writer.writerow(cols)
+            for row in preds.reshape(len(preds), -1):
+                writer.writerow([repr(float(v)) for v in row])
+            buffer.write(text.getvalue().encode("utf-8"))
+    try:
+        runs.atomic_write_bytes(path, buffer.getvalue())
+    except OSError as exc:
+        raise UsageError(f"setting 'output' (--output) = {str(path)!r}: cannot write it "
+                         f"({one_line(exc.strerror or exc)}).") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    _suffix(output, "output")
+    if not output.parent.is_dir():
+        raise UsageError(f"setting 'output' (--output) = {str(output)!r}: the folder "
+                         f"{str(output.parent)!r} does not exist.")
+    if output.parent.is_dir() and not os.access(output.parent, os.W_OK):
+        raise UsageError(f"setting 'output' (--output) = {str(output)!r}: the folder "
+                         f"{str(output.parent)!r} is not writable.")
+    run_obj = open_run(args.run)
+    checkpoint = run_obj.load_final()
+    model, scaler = model_and_scaler(checkpoint)
+    features = int(checkpoint.model_config["in_features"])
+    X = read_features(Path(args.input), features, run_obj.feature_names)
+    outputs = predict_outputs(model, scaler, X)
+    if not np.isfinite(outputs).all():
+        raise UsageError(f"setting 'input' (--input): the model's outputs are not finite for "
+                         "some examples (inputs far outside the training data?).")
+    write_predictions(output, run_obj, outputs)
+    kind = "class predictions and probabilities" if run_obj.task == "classification" else "predictions"
+    print(f"wrote {kind} for {X.shape[0]} examples to {output}")
+    return EXIT_OK
+

@@ -1,0 +1,63 @@
+"""A callback that keeps a run directory's ``metrics.csv`` and ``monitor.json`` current.
+
+It runs after :class:`~trainlab.train.ModelCheckpoint` (order 10) at the end of every
+epoch, so the files on disk always describe complete epochs; each is replaced
+atomically. ``metrics.csv`` has no ``epoch_time`` column (wall-clock time would make
+two identical runs differ); the times go to ``run.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from trainlab import runs
+from trainlab.diagnostics import Monitor
+from trainlab.diagnostics.serialize import monitor_to_dict
+from trainlab.train import Callback, History
+
+TIMING_COLUMNS = ("epoch_time",)
+
+
+def metrics_history(history: History, epochs: int) -> History:
+    """The rows of the first ``epochs`` completed epochs, without the timing column."""
+    out = History()
+    for row in history.rows[:epochs]:
+        out.append({k: v for k, v in row.items() if k not in TIMING_COLUMNS})
+    return out
+
+
+def write_metrics(path: Path, history: History, epochs: int) -> None:
+    """Write ``metrics.csv`` atomically."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        metrics_history(history, epochs).to_csv(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_monitor(path: Path, monitor: Monitor) -> None:
+    runs.atomic_write_text(path, json.dumps(monitor_to_dict(monitor), allow_nan=False))
+
+
+class RunRecorder(Callback):
+    """After each epoch's checkpoint: rewrite metrics.csv (and monitor.json)."""
+
+    order = 11
+
+    def __init__(self, run_dir: Path, monitor: Monitor | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.monitor = monitor
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        write_metrics(self.run_dir / runs.METRICS, trainer.history, trainer.epoch)
+        if self.monitor is not None:
+            write_monitor(self.run_dir / runs.MONITOR, self.monitor)

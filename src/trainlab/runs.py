@@ -1,0 +1,174 @@
+"""Run directories: where ``trainlab train`` keeps everything about one run.
+
+    runs/NAME/
+      config.toml              the fully resolved settings (``--config`` reads it back)
+      run.json                 status, dataset facts, final metrics, timings
+      metrics.csv              one row per completed epoch
+      checkpoint.safetensors   the last complete epoch (written atomically; ``--resume``)
+      model.safetensors        the final model (the best epoch's weights when early
+                               stopping restored them); written when training ends
+      monitor.json             the diagnostics monitor's records (when it is on)
+      figures/*.png            the report's figures
+      report.html              the self-contained report
+      .lock                    locked (flock) while a process trains the run
+
+A run directory is created exclusively (``os.mkdir``): when ``NAME`` exists, ``NAME-2``,
+``NAME-3``, ... are tried, so two runs started at once never share a directory.
+Every file is written atomically (a temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+RUN_FORMAT = "trainlab-run-1"
+CONFIG = "config.toml"
+RUN_INFO = "run.json"
+METRICS = "metrics.csv"
+CHECKPOINT = "checkpoint.safetensors"
+MODEL = "model.safetensors"
+MONITOR = "monitor.json"
+FIGURES = "figures"
+REPORT = "report.html"
+
+
+class NotARunError(ValueError):
+    """The directory is not a trainlab run directory."""
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves either the old or the new file."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+LOCK = ".lock"
+
+
+def lock_run(run: Path) -> Any:
+    """Hold an exclusive lock on ``run`` while this process trains it; returns the open lock
+    file (the lock goes with the process, even when it is killed). Raises BlockingIOError
+    when another process holds it. Where ``fcntl`` does not exist (Windows) it does nothing."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    handle = open(Path(run) / LOCK, "a+b")  # noqa: SIM115 - kept open for the lock's lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise BlockingIOError(f"run directory {str(run)!r} is being trained by another process")
+    return handle
+
+
+def remove_stale_temporaries(run: Path) -> list[Path]:
+    """Delete the temporary files (``.NAME.*.tmp``) that a killed process left in ``run``."""
+    removed = []
+    for path in Path(run).glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def safe_name(text: str) -> str:
+    """A directory name from free text (a dataset name or a path): letters, digits, ``._-``."""
+    stem = Path(text.partition(":")[2]).stem if ":" in text else text
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")
+    return name or "run"
+
+
+def create_run_dir(out: str | os.PathLike, name: str) -> Path:
+    """Create ``out/name`` (or ``name-2``, ``name-3``, ...) exclusively and return it.
+
+    Raises OSError (PermissionError, NotADirectoryError, ...) when ``out`` cannot hold it.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 100_000):
+        candidate = out / (name if i == 1 else f"{name}-{i}")
+        try:
+            os.mkdir(candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"{out}: every name from {name} to {name}-99999 is taken.")
+
+
+def check_writable(out: str | os.PathLike) -> None:
+    """Raise OSError when a run directory cannot be created under ``out``."""
+    out = Path(out)
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise NotADirectoryError(f"{str(probe)!r} exists and is not a directory")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise PermissionError(f"{str(probe)!r} is not writable")
+
+
+def read_run_info(run: Path) -> dict[str, Any]:
+    """``run.json`` of a run directory, or :class:`NotARunError` saying what is missing."""
+    run = Path(run)
+    if not run.exists():
+        raise NotARunError(f"run directory {str(run)!r} does not exist")
+    if not run.is_dir():
+        raise NotARunError(f"{str(run)!r} is not a directory, so not a trainlab run")
+    info_path = run / RUN_INFO
+    if not info_path.is_file() or not (run / CONFIG).is_file():
+        raise NotARunError(
+            f"{str(run)!r} is not a trainlab run directory (it has no {RUN_INFO} and {CONFIG}; "
+            "pass a directory made by 'trainlab train', e.g. runs/digits)"
+        )
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NotARunError(f"{str(info_path)!r} is unreadable or corrupted ({exc})") from None
+    if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
+        raise NotARunError(f"{str(info_path)!r} is not a trainlab run record "
+                           f"(expected format {RUN_FORMAT!r})")
+    return info
+
+
+def write_run_info(run: Path, info: dict[str, Any]) -> None:
+    atomic_write_text(Path(run) / RUN_INFO, json.dumps({"format": RUN_FORMAT, **info}, indent=2,
+                                                       default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"run.json: cannot store a {type(value).__name__}")
