@@ -200,23 +200,35 @@ class Module:
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
         if strict and (missing or unexpected):
-            raise KeyError(
+            raise ValueError(
                 f"load_state_dict: keys do not match {type(self).__name__}. "
                 f"Missing: {missing}. Unexpected: {unexpected}."
             )
+        # Check every value before copying any, so a bad state leaves the module untouched.
+        checked: list[tuple[Module, str, str, np.ndarray]] = []
         for key, (module, name, kind) in targets.items():
             if key not in state:
                 continue
             value = np.asarray(state[key])
-            if kind == "param":
-                target = module._parameters[name].data
-            else:
-                target = module._buffers[name]
+            target = module._parameters[name].data if kind == "param" else module._buffers[name]
+            if value.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"load_state_dict: '{key}' of {type(module).__name__} must hold real "
+                    f"numbers. Received dtype {value.dtype}."
+                )
             if value.shape != np.shape(target):
                 raise ValueError(
                     f"load_state_dict: '{key}' has shape {np.shape(target)} in "
                     f"{type(module).__name__}, received shape {value.shape}."
                 )
+            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+                raise ValueError(
+                    f"load_state_dict: '{key}' of {type(module).__name__} holds NaN or "
+                    f"infinite values; refusing to load them."
+                )
+            checked.append((module, name, kind, value))
+        for module, name, kind, value in checked:
+            target = module._parameters[name].data if kind == "param" else module._buffers[name]
             if isinstance(target, np.ndarray):
                 np.copyto(target, value, casting="unsafe")
             else:

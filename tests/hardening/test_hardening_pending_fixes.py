@@ -1,0 +1,67 @@
+"""Known gaps in argument checking, each with the wanted behaviour.
+
+Each test is marked xfail(strict=True), its reason naming the file and the fix; once
+the fix is in, the test passes, the strict mark turns that into a failure, and the mark
+is removed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hardening_support import assert_clear_error
+
+from trainlab import data, nn, optim
+from trainlab.models import MLPConfig, build_mlp
+from trainlab.train import Trainer
+
+
+@pytest.mark.xfail(strict=True, reason="data/batches.py: num_batches does not validate n and "
+                   "batch_size (check_int(n, 'num_batches: n', low=0), check_int(batch_size, "
+                   "'num_batches: batch_size', low=1))")
+@pytest.mark.parametrize("n, batch_size, name", [(4, -1, "batch_size"), (4, 0, "batch_size"),
+                                                 (4, "2", "batch_size"), (4, 2.5, "batch_size"),
+                                                 (-3, 2, "n"), (np.nan, 2, "n")])
+def test_num_batches_validates_its_arguments(n, batch_size, name):
+    assert_clear_error(lambda: data.num_batches(n, batch_size), name)
+
+
+@pytest.mark.xfail(strict=True, reason="train/progress.py: progress_callback tests "
+                   "`verbose not in (0, 1, 2)`, which is ambiguous for an array; check "
+                   "isinstance(verbose, numbers.Integral) and not bool first")
+def test_trainer_verbose_array_is_named():
+    model = build_mlp(MLPConfig(in_features=2), rng=0)
+
+    def make():
+        return Trainer(model, nn.MSELoss(), optim.SGD(model.parameters()),
+                       verbose=np.array([1, 2]))
+
+    assert_clear_error(make, "verbose")
+
+
+@pytest.mark.xfail(strict=True, reason="nn/linear.py and nn/dropout.py: bias is passed "
+                   "through bool(), so bias='no' means True; check isinstance(bias, bool)")
+@pytest.mark.parametrize("layer", [nn.Linear, nn.DropConnect])
+@pytest.mark.parametrize("bias", ["no", 0.5, None])
+def test_linear_bias_must_be_a_bool(layer, bias):
+    assert_clear_error(lambda: layer(2, 3, bias=bias), "bias")
+
+
+def test_load_state_dict_refuses_non_finite_weights():
+    layer = nn.Linear(2, 3, rng=0)
+    state = layer.state_dict()
+    state["weight"] = np.full((2, 3), np.nan)
+    assert_clear_error(lambda: layer.load_state_dict(state), "weight", "NaN")
+
+
+def test_load_state_dict_missing_key_is_a_value_error():
+    layer = nn.Linear(2, 3, rng=0)
+    assert_clear_error(lambda: layer.load_state_dict({"weight": np.ones((2, 3))}), "bias")
+
+
+@pytest.mark.parametrize("value", [np.full((2, 3), "x"), np.ones((2, 3), complex)])
+def test_load_state_dict_refuses_non_real_arrays(value):
+    layer = nn.Linear(2, 3, rng=0)
+    state = layer.state_dict()
+    state["weight"] = value
+    assert_clear_error(lambda: layer.load_state_dict(state), "weight")
