@@ -17,11 +17,14 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise TypeError."""
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    if resolved not in FLOAT_DTYPES:
+    resolved = None
+    if dtype is not None:  # np.dtype(None) would be float64
+        try:
+            resolved = np.dtype(dtype)
+        except (TypeError, ValueError, SyntaxError):  # np.dtype parses strings and lists
+            pass
+    # (a dtype compares equal to None, so test for None before comparing)
+    if resolved is None or not any(resolved == d for d in FLOAT_DTYPES):
         raise TypeError(
             f"{name} must be np.float32 or np.float64. Received: {dtype!r}."
         )

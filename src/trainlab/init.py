@@ -125,6 +125,7 @@ def zeros(fan_in: int, fan_out: int, rng: RngLike = None, dtype: Any = np.float3
     """All zeros, shape ``(fan_in, fan_out)`` (every unit then computes the same thing)."""
     fan_in = check_int(fan_in, "fan_in", low=1)
     fan_out = check_int(fan_out, "fan_out", low=1)
+    as_generator(rng)  # draws nothing, but a wrong rng is still an error
     return np.zeros((fan_in, fan_out), dtype=check_dtype(dtype))
 
 
@@ -202,7 +203,11 @@ def linear_parameters(
             f"init returned shape {weight.shape}; expected (fan_in, fan_out) = "
             f"({fan_in}, {fan_out})."
         )
+    if weight.dtype.kind not in "fiu":
+        raise TypeError(f"init returned an array of dtype {weight.dtype}; expected real numbers.")
     weight = weight.astype(dtype, copy=False)
+    if not np.isfinite(weight).all():
+        raise ValueError("init returned NaN or infinite weights; every weight must be finite.")
     if not bias:
         return weight, None
     if init == "torch_default":
@@ -235,6 +240,8 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     linear/identity/conv/sigmoid: 1; tanh: 5/3; relu: √2; selu: 3/4;
     leaky_relu: √(2/(1 + slope²)) with ``param`` the negative slope (default 0.01).
     """
+    if not isinstance(nonlinearity, str):
+        raise TypeError(f"nonlinearity must be a string such as 'relu'. Received: {nonlinearity!r}.")
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else check_number(param, "param")
         return math.sqrt(2.0 / (1.0 + slope**2))

@@ -87,17 +87,17 @@ class MLPConfig:
             "hidden_sizes",
             tuple(_positive_int(h, f"hidden_sizes[{i}]") for i, h in enumerate(sizes)),
         )
-        if self.activation not in ACTIVATIONS:
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"MLPConfig: activation must be one of {list(ACTIVATIONS)}. "
                 f"Received: {self.activation!r}."
             )
-        if self.init not in _init.INITIALIZERS:
+        if not isinstance(self.init, str) or self.init not in _init.INITIALIZERS:
             raise ValueError(
                 f"MLPConfig: init must be one of {list(_init.INITIALIZERS)}. "
                 f"Received: {self.init!r}."
             )
-        if self.norm not in NORMS:
+        if not isinstance(self.norm, str) or self.norm not in NORMS:
             raise ValueError(
                 f"MLPConfig: norm must be one of {list(NORMS)}. Received: {self.norm!r}."
             )

@@ -18,7 +18,11 @@ from trainlab._checks import check_input, check_number
 
 def _as_matrix(X, owner: str, features: int | None = None) -> tuple[np.ndarray, bool]:
     """Return X as (n, d) and whether it was a single column (n,)."""
-    X = np.asarray(X)
+    try:
+        X = np.asarray(X)
+    except (ValueError, TypeError) as exc:  # ragged lists and other non-arrays
+        raise TypeError(f"{owner}: expected X as an (n, d) float array. "
+                        f"Received: {type(X).__name__} ({exc}).") from exc
     column = X.ndim == 1
     X = check_input(X[:, None] if column else X, owner, features=features, name="X")
     return X, column
@@ -211,14 +215,22 @@ class IdentityScaler(_Scaler):
 
     kind = "none"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._width: int | None = None
+
     def fit(self, X) -> "IdentityScaler":
-        _as_matrix(X, "IdentityScaler.fit")
+        X, _ = _as_matrix(X, "IdentityScaler.fit")
+        if X.shape[0] == 0:
+            raise ValueError("IdentityScaler.fit: X has no rows.")
         self._state = {}
+        self._width = X.shape[1]
         return self
 
     @property
     def n_features(self) -> int | None:
-        return None
+        """The width seen by ``fit`` (None after ``load_state_dict``: any width is accepted)."""
+        return self._width
 
     def transform(self, X) -> np.ndarray:
         X, column = self._input(X, "transform")
@@ -229,6 +241,10 @@ class IdentityScaler(_Scaler):
         return self._output(X.copy(), column)
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        if not isinstance(state, dict):
+            raise TypeError(f"IdentityScaler.load_state_dict: expected a dict. "
+                            f"Received: {type(state).__name__}.")
+        self._width = None
         if state:
             raise ValueError(f"IdentityScaler.load_state_dict: expected an empty dict. "
                              f"Received keys {sorted(state)}.")
@@ -240,6 +256,6 @@ SCALERS = {"standard": Standardizer, "minmax": MinMaxScaler, "none": IdentitySca
 
 def make_scaler(kind: str = "standard", **kwargs) -> _Scaler:
     """A new, unfitted scaler by name: "standard" (Standardizer), "minmax" or "none"."""
-    if kind not in SCALERS:
+    if not isinstance(kind, str) or kind not in SCALERS:
         raise ValueError(f"make_scaler: kind must be one of {list(SCALERS)}. Received: {kind!r}.")
     return SCALERS[kind](**kwargs)

@@ -18,13 +18,26 @@ _MISSING_MARKERS = frozenset({"", "na", "nan", "n/a", "null", "none", "?", "-"})
 
 def _read_csv_rows(path: Path, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
     """Header, data rows and each row's line number; blank lines are skipped."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        rows, lines = [], []
-        for row in reader:
-            if row:
-                rows.append(row)
-                lines.append(reader.line_num)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            rows, lines = [], []
+            for row in reader:
+                if row:
+                    if "\x00" in "".join(row):
+                        raise ValueError(
+                            f"load_csv: {path}: line {reader.line_num} contains a NUL byte; "
+                            "this looks like a binary file, not CSV text."
+                        )
+                    rows.append(row)
+                    lines.append(reader.line_num)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"load_csv: {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}); expected a CSV file. Save it as UTF-8."
+        ) from exc
+    except csv.Error as exc:
+        raise ValueError(f"load_csv: {path} is not a readable CSV file ({exc}).") from exc
     if not rows:
         raise ValueError(f"load_csv: {path} is empty; expected a header row and data rows.")
     header = [name.strip() for name in rows[0]]
@@ -99,6 +112,14 @@ def load_csv(
     """
     path = Path(path)
     dtype = check_dtype(dtype)
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise ValueError(f"load_csv: delimiter must be one character such as ',' or ';'. "
+                         f"Received: {delimiter!r}.")
+    if target is not None and not isinstance(target, str) and not (
+        isinstance(target, Sequence) and all(isinstance(t, str) for t in target)
+    ):
+        raise TypeError(f"load_csv: target must be a column name or a list of names. "
+                        f"Received: {target!r}.")
     header, rows, lines = _read_csv_rows(path, delimiter)
     if target is None:
         targets = [header[-1]]
@@ -135,6 +156,7 @@ def load_csv(
     elif values.dtype.kind == "U":
         raise ValueError(f"load_csv: {path}: several target columns must all be numeric.")
     y, task, class_names = encode_targets(values, task, dtype, f"load_csv: {path}")
+    _check_classes(task, class_names, f"load_csv: {path}", f"column {targets[0]!r}")
     return Dataset(
         X=X.astype(dtype),
         y=y,
@@ -143,6 +165,16 @@ def load_csv(
         feature_names=feature_names,
         class_names=class_names,
     )
+
+
+def _check_classes(task: str, class_names, owner: str, column: str) -> None:
+    """A classification target needs at least two classes to learn anything."""
+    if task == "classification" and class_names is not None and len(class_names) < 2:
+        raise ValueError(
+            f"{owner}: the target {column} has only one class ({', '.join(class_names)!s}); "
+            f"classification needs at least two. Check the target column, or pass "
+            f"task='regression' for a numeric target."
+        )
 
 
 def _npz_array(archive, key: str, path: Path) -> np.ndarray:
@@ -204,11 +236,14 @@ def load_npz(
             f"{owner}: y must have shape (n,) or (n, k) with n = {X.shape[0]} rows of X. "
             f"Received shape {raw_y.shape}."
         )
+    if X.shape[0] == 0:
+        raise ValueError(f"{owner}: X has no rows; expected at least one example.")
     if not np.isfinite(X).all():
         raise ValueError(f"{owner}: X contains NaN or infinite values.")
     if raw_y.dtype.kind == "f" and not np.isfinite(raw_y).all():
         raise ValueError(f"{owner}: y contains NaN or infinite values.")
     y, task, class_names = encode_targets(raw_y, task, dtype, owner, infer_from_values=False)
+    _check_classes(task, class_names, owner, "array 'y'")
     if "class_names" in extra and task == "classification":
         # stored names describe the stored label values 0..K-1; keep the ones present
         stored = [str(s) for s in extra["class_names"].reshape(-1)]

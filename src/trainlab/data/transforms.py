@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from trainlab._checks import check_int, check_number
+from trainlab._checks import all_finite, check_int, check_number
 from trainlab._rng import as_generator
 
 Transform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -21,6 +21,8 @@ def _float_batch(X, owner: str) -> np.ndarray:
     X = np.asarray(X)
     if X.dtype.kind != "f":
         raise TypeError(f"{owner}: expected a floating-point batch. Received dtype {X.dtype}.")
+    if not all_finite(X):
+        raise ValueError(f"{owner}: the batch contains NaN or infinite values.")
     return X
 
 
@@ -73,11 +75,23 @@ def shift_rotate(
     ("constant"). Returns a new (B, height·width) array of X's dtype.
     """
     height, width = image_shape
-    batch = X.shape[0]
-    images = X.reshape(batch, height, width)
-    theta = np.deg2rad(np.asarray(degrees, dtype=np.float64))[:, None, None]
-    cos, sin = np.cos(theta), np.sin(theta)
+    X = _float_batch(X, "shift_rotate")
+    batch = X.shape[0] if X.ndim else 0
     shifts = np.asarray(shifts, dtype=np.float64)
+    degrees = np.asarray(degrees, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != height * width:
+        raise ValueError(f"shift_rotate: expected X of shape (batch, {height * width}) for images "
+                         f"{tuple(image_shape)}. Received shape {X.shape}.")
+    if shifts.shape != (batch, 2) or degrees.shape != (batch,):
+        raise ValueError(f"shift_rotate: expected shifts of shape ({batch}, 2) and degrees of "
+                         f"shape ({batch},). Received {shifts.shape} and {degrees.shape}.")
+    if mode not in FILL_MODES:
+        raise ValueError(f"shift_rotate: mode must be one of {FILL_MODES}. Received: {mode!r}.")
+    if not (np.isfinite(shifts).all() and np.isfinite(degrees).all()):
+        raise ValueError("shift_rotate: shifts and degrees must be finite.")
+    images = X.reshape(batch, height, width)
+    theta = np.deg2rad(degrees)[:, None, None]
+    cos, sin = np.cos(theta), np.sin(theta)
     rows = np.arange(height)[None, :, None] - shifts[:, 0, None, None] - (height - 1) / 2
     cols = np.arange(width)[None, None, :] - shifts[:, 1, None, None] - (width - 1) / 2
     src_rows = cos * rows + sin * cols + (height - 1) / 2

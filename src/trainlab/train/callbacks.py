@@ -147,6 +147,20 @@ def check_monitor_available(trainer: Trainer, monitor: str, owner: str) -> None:
         )
 
 
+def check_state(state: Any, keys: tuple[str, ...], owner: str) -> None:
+    """A callback's saved state: a dict with exactly ``keys``."""
+    if not isinstance(state, dict) or set(state) != set(keys):
+        got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{owner}.load_state_dict: expected the keys {list(keys)}. Received: {got}.")
+
+
+def check_best(value: Any, owner: str) -> float | None:
+    """The best monitored value so far: None or a real number (NaN never is one)."""
+    if value is None:
+        return None
+    return check_number(value, f"{owner}: best")
+
+
 def weights_finite(model: Module) -> bool:
     """True when every parameter and float buffer of ``model`` is finite."""
     return all(all_finite(p.data) for p in model.parameters()) and all(
@@ -168,7 +182,7 @@ class LRScheduler(Callback):
     order = -10
 
     def __init__(self, schedule: Any, monitor: str = "val_loss") -> None:
-        if not callable(getattr(schedule, "step", None)):
+        if isinstance(schedule, type) or not callable(getattr(schedule, "step", None)):
             raise TypeError(
                 "LRScheduler: schedule must be a trainlab.optim schedule with step(). "
                 f"Received: {type(schedule).__name__}."
@@ -266,9 +280,12 @@ class EarlyStopping(Callback):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best = state["best"]
-        self.best_epoch = int(state["best_epoch"])
-        self.wait = int(state["wait"])
+        check_state(state, ("best", "best_epoch", "wait", "best_state"), "EarlyStopping")
+        if state["best_state"] is not None and not isinstance(state["best_state"], dict):
+            raise ValueError("EarlyStopping.load_state_dict: best_state must be a dict or None.")
+        self.best = check_best(state["best"], "EarlyStopping")
+        self.best_epoch = check_int(state["best_epoch"], "EarlyStopping: best_epoch", low=0)
+        self.wait = check_int(state["wait"], "EarlyStopping: wait", low=0)
         self.best_state = state["best_state"]
 
 
@@ -308,8 +325,12 @@ class ModelCheckpoint(Callback):
         self.last_path: Path | None = None
 
     def on_train_begin(self, trainer: Trainer) -> None:
+        from trainlab.train.checkpoint import check_writable
+
         if self.save_best_only:
             check_monitor_available(trainer, self.monitor, "ModelCheckpoint")
+        # An unwritable place is reported before the first epoch, not after it.
+        check_writable(Path(self.path.format(epoch=0) if "{" in self.path else self.path))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.save_best_only:
@@ -338,5 +359,6 @@ class ModelCheckpoint(Callback):
         return {"best": self.best, "best_epoch": self.best_epoch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best = state["best"]
-        self.best_epoch = int(state["best_epoch"])
+        check_state(state, ("best", "best_epoch"), "ModelCheckpoint")
+        self.best = check_best(state["best"], "ModelCheckpoint")
+        self.best_epoch = check_int(state["best_epoch"], "ModelCheckpoint: best_epoch", low=0)

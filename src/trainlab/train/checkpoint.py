@@ -82,7 +82,7 @@ def _unflatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     """The inverse of :func:`_flatten`."""
     if isinstance(obj, dict):
         if set(obj) == {_ARRAY}:
-            if obj[_ARRAY] not in arrays:
+            if not isinstance(obj[_ARRAY], str) or obj[_ARRAY] not in arrays:
                 raise CheckpointError(f"The checkpoint refers to a missing tensor {obj[_ARRAY]!r}.")
             return arrays[obj[_ARRAY]]
         return {key: _unflatten(value, arrays) for key, value in obj.items()}
@@ -104,7 +104,39 @@ def _digest(metadata: str, arrays: dict[str, np.ndarray]) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
+
+    An OSError (no such directory, no permission, disk full) is raised again, of the
+    same kind, with a message that names ``path``.
+    """
+    try:
+        _replace_with(path, data)
+    except OSError as exc:
+        raise _os_error(exc, f"cannot write the checkpoint {str(path)!r}") from exc
+
+
+def _os_error(exc: OSError, what: str) -> OSError:
+    """An OSError of the same kind as ``exc`` whose message starts with ``what``."""
+    if exc.errno is None:
+        return type(exc)(f"{what}: {exc}")
+    return type(exc)(exc.errno, f"{what}: {exc.strerror or exc}")
+
+
+def check_writable(path: Path) -> None:
+    """Raise a clear OSError now when checkpoints cannot be written next to ``path``."""
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if not directory.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise _os_error(exc, f"cannot write checkpoints to {str(directory)!r}") from exc
+
+
+def _replace_with(path: Path, data: bytes) -> None:
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
@@ -206,6 +238,44 @@ def save_checkpoint(
     return path
 
 
+_CONTENT_TYPES = {
+    "trainlab_version": (str,),
+    "trainer": (dict,),
+    "model_config": (dict, type(None)),
+    "standardizer": (dict, type(None)),
+}
+
+
+def _check_layout(content: dict[str, Any], where: str) -> None:
+    """The entries a format-1 checkpoint must hold, with the right JSON types."""
+    from trainlab.train.state import TRAINER_KEYS
+
+    if "extra" not in content:
+        raise CheckpointError(f"{where} has no 'extra' entry; it is incomplete.")
+    for key, types in _CONTENT_TYPES.items():
+        if key not in content:
+            raise CheckpointError(f"{where} has no '{key}' entry; it is incomplete.")
+        if not isinstance(content[key], types):
+            raise CheckpointError(
+                f"{where}: the entry '{key}' is a {type(content[key]).__name__}; expected "
+                f"{' or '.join(t.__name__ for t in types)}."
+            )
+    missing = [key for key in TRAINER_KEYS if key not in content["trainer"]]
+    if missing:
+        raise CheckpointError(f"{where}: the trainer state lacks {missing}; it is incomplete.")
+    for key in ("model", "model_rngs", "optimizer", "callbacks", "history"):
+        if not isinstance(content["trainer"][key], dict):
+            raise CheckpointError(
+                f"{where}: the trainer state's '{key}' is a "
+                f"{type(content['trainer'][key]).__name__}; expected a dict."
+            )
+    standardizer = content["standardizer"]
+    if standardizer is not None and not (
+        isinstance(standardizer.get("type"), str) and isinstance(standardizer.get("state"), dict)
+    ):
+        raise CheckpointError(f"{where}: the standardizer entry needs a 'type' and a 'state'.")
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read and verify a checkpoint; nothing is restored (see :func:`restore_checkpoint`).
 
@@ -242,12 +312,16 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             "Use an intact copy or an earlier checkpoint."
         )
     content = json.loads(text)
-    if content.get("format") != FORMAT:
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        found = content.get("format") if isinstance(content, dict) else None
         raise CheckpointError(
-            f"{where} has format {content.get('format')!r}; this version of trainlab reads "
-            f"format {FORMAT}."
+            f"{where} has format {found!r}; this version of trainlab reads format {FORMAT}."
         )
-    content = _unflatten(content, arrays)
+    _check_layout(content, where)
+    try:
+        content = _unflatten(content, arrays)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{where}: {exc}") from exc
     return Checkpoint(
         path=path,
         trainlab_version=content["trainlab_version"],
@@ -256,6 +330,12 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         standardizer=content["standardizer"],
         extra=content["extra"],
     )
+
+
+def _naming(exc: Exception, where: str) -> Exception:
+    """``exc`` again (same kind: CheckpointError, TypeError or ValueError), prefixed with ``where``."""
+    kind = next(k for k in (CheckpointError, TypeError, ValueError) if isinstance(exc, k))
+    return kind(f"{where}: {exc}")
 
 
 def restore_checkpoint(
@@ -275,12 +355,15 @@ def restore_checkpoint(
             raise ValueError(f"restore_checkpoint: {str(checkpoint.path)!r} holds no standardizer.")
         if saved["type"] != type(standardizer).__name__:
             raise ValueError(
-                f"restore_checkpoint: the checkpoint holds a {saved['type']}; "
+                f"restore_checkpoint: {str(checkpoint.path)!r} holds a {saved['type']}; "
                 f"received a {type(standardizer).__name__}."
             )
-    trainer.load_state_dict(checkpoint.trainer_state)
-    if standardizer is not None:
-        standardizer.load_state_dict(checkpoint.standardizer["state"])
+    try:
+        trainer.load_state_dict(checkpoint.trainer_state)
+        if standardizer is not None:
+            standardizer.load_state_dict(checkpoint.standardizer["state"])
+    except (ValueError, TypeError) as exc:
+        raise _naming(exc, f"restore_checkpoint: {str(checkpoint.path)!r}") from exc
     return checkpoint
 
 
@@ -297,6 +380,9 @@ def load_model(source: str | os.PathLike | Checkpoint) -> Module:
             "save_checkpoint(..., model_config=config), or build the model yourself and "
             "use restore_checkpoint."
         )
-    model = build_mlp(MLPConfig.from_dict(checkpoint.model_config), rng=0)
-    load_model_state(model, checkpoint.model_state, checkpoint.trainer_state["model_rngs"])
+    try:
+        model = build_mlp(MLPConfig.from_dict(checkpoint.model_config), rng=0)
+        load_model_state(model, checkpoint.model_state, checkpoint.trainer_state["model_rngs"])
+    except (ValueError, TypeError) as exc:
+        raise _naming(exc, f"load_model: {str(checkpoint.path)!r}") from exc
     return model.eval()

@@ -76,6 +76,24 @@ class History:
                 f"Received: {type(data).__name__}."
             )
         columns = data["metrics"]
+        for key, values in columns.items():
+            if not isinstance(values, list) or not all(_is_number(v) for v in values):
+                raise ValueError(
+                    f"History.from_dict: column {key!r} must be a list of numbers. "
+                    f"Received: {values!r}."[:300]
+                )
+        epochs = columns.get("epoch", [])
+        if not all(math.isfinite(e) and float(e).is_integer() for e in epochs):
+            raise ValueError(
+                f"History.from_dict: the epoch column must hold whole numbers. Received: {epochs!r}."
+            )
+        for key in ("stop_reason",):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise ValueError(f"History.from_dict: {key} must be a string or None. "
+                                 f"Received: {data[key]!r}.")
+        if data.get("diverged") is not None and not isinstance(data["diverged"], dict):
+            raise ValueError(f"History.from_dict: diverged must be a dict or None. "
+                             f"Received: {data['diverged']!r}.")
         lengths = {len(values) for values in columns.values()}
         if len(lengths) > 1:
             raise ValueError(
@@ -100,6 +118,11 @@ class History:
 
     def __repr__(self) -> str:
         return f"History({len(self)} epochs, columns={self.keys()})"
+
+
+def _is_number(value: Any) -> bool:
+    """A real number (JSON's null stands for a missing value and is not one)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _cell(value: Any) -> str:

@@ -22,6 +22,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from trainlab.train.fit import Trainer
 
 
+# What NumPy raises for a generator state of the wrong kind, shape or range.
+_BAD_STATE = (TypeError, ValueError, KeyError, OverflowError)
+
+
+def check_generator_state(state: Any, what: str) -> None:
+    """Raise ValueError when ``state`` cannot be put into a Generator (tried on a scratch one)."""
+    try:
+        set_generator_state(np.random.default_rng(0), state)
+    except _BAD_STATE as exc:
+        raise ValueError(f"Cannot restore {what}: {exc}") from exc
+
+
 def module_generators(model: Module) -> dict[str, np.random.Generator]:
     """Every ``np.random.Generator`` held by ``model`` or a submodule, by dotted name.
 
@@ -52,6 +64,11 @@ def _layer(model: Module, key: str) -> str:
 
 def check_generator_names(model: Module, states: dict[str, Any]) -> None:
     """Raise ValueError naming the layer when the saved generators do not match the model's."""
+    if not isinstance(states, dict):
+        raise TypeError(
+            "The random generators' states must be a dict by layer name. "
+            f"Received: {type(states).__name__}."
+        )
     generators = module_generators(model)
     missing = sorted(set(generators) - set(states))
     unexpected = sorted(set(states) - set(generators))
@@ -66,13 +83,20 @@ def check_generator_names(model: Module, states: dict[str, Any]) -> None:
         )
 
 
+def check_generator_states(model: Module, states: dict[str, Any]) -> None:
+    """The saved generators match the model's by name, and each state is usable."""
+    check_generator_names(model, states)
+    for name in module_generators(model):
+        check_generator_state(states[name], f"the random generator '{name}' of {_layer(model, name)}")
+
+
 def load_generator_states(model: Module, states: dict[str, Any]) -> None:
     """Put every generator of ``model`` into the saved state; the names must match."""
-    check_generator_names(model, states)
+    check_generator_states(model, states)
     for name, rng in module_generators(model).items():
         try:
             set_generator_state(rng, states[name])
-        except (TypeError, ValueError, KeyError) as exc:
+        except _BAD_STATE as exc:
             raise ValueError(
                 f"Cannot restore the random generator '{name}' of {_layer(model, name)}: {exc}"
             ) from exc
@@ -115,7 +139,7 @@ def load_model_state(
     """Check everything first, then load weights and buffers (and the generators' states)."""
     check_model_state(model, state)
     if generators is not None:
-        check_generator_names(model, generators)
+        check_generator_states(model, generators)
     model.load_state_dict(state)
     if generators is not None:
         load_generator_states(model, generators)
@@ -174,6 +198,11 @@ def load_trainer_state(trainer: Trainer, state: dict[str, Any]) -> None:
         raise ValueError(
             f"{owner}: expected the keys {sorted(TRAINER_KEYS)}. Received: {sorted(state)}."
         )
+    if not isinstance(state["callbacks"], dict):
+        raise TypeError(
+            f"{owner}: the callbacks' state must be a dict. "
+            f"Received: {type(state['callbacks']).__name__}."
+        )
     if state["task"] != trainer.task:
         raise ValueError(
             f"{owner}: the state is from a {state['task']} run; this trainer does {trainer.task}."
@@ -182,6 +211,10 @@ def load_trainer_state(trainer: Trainer, state: dict[str, Any]) -> None:
         ("optimizer", state["optimizer"], trainer.optimizer),
         ("schedule", state["schedule"], trainer.schedule),
     ):
+        if saved is not None and not isinstance(saved, dict):
+            raise TypeError(
+                f"{owner}: the {name} state must be a dict. Received: {type(saved).__name__}."
+            )
         saved_type = None if saved is None else saved.get("type")
         own_type = None if own is None else type(own).__name__
         if saved_type != own_type:
@@ -189,7 +222,8 @@ def load_trainer_state(trainer: Trainer, state: dict[str, Any]) -> None:
                 f"{owner}: the state has the {name} {saved_type}; this trainer has {own_type}."
             )
     check_model_state(trainer.model, state["model"])
-    check_generator_names(trainer.model, state["model_rngs"])
+    check_generator_states(trainer.model, state["model_rngs"])
+    check_generator_state(state["rng"], f"{owner}: the trainer's random generator")
     epoch = check_int(state["epoch"], f"{owner}: epoch", low=0)
     global_step = check_int(state["global_step"], f"{owner}: global_step", low=0)
     history = History.from_dict(state["history"])
@@ -199,7 +233,10 @@ def load_trainer_state(trainer: Trainer, state: dict[str, Any]) -> None:
         trainer.schedule.load_state_dict(state["schedule"])
     trainer.model.load_state_dict(state["model"])
     load_generator_states(trainer.model, state["model_rngs"])
-    set_generator_state(trainer.rng, state["rng"])
+    try:
+        set_generator_state(trainer.rng, state["rng"])
+    except _BAD_STATE as exc:
+        raise ValueError(f"{owner}: cannot restore the trainer's random generator: {exc}") from exc
     for key, cb in callback_keys(trainer.callbacks):
         if state["callbacks"].get(key) is not None:
             cb.load_state_dict(state["callbacks"][key])
