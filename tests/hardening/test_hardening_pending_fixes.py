@@ -26,9 +26,6 @@ def test_num_batches_validates_its_arguments(n, batch_size, name):
     assert_clear_error(lambda: data.num_batches(n, batch_size), name)
 
 
-@pytest.mark.xfail(strict=True, reason="train/progress.py: progress_callback tests "
-                   "`verbose not in (0, 1, 2)`, which is ambiguous for an array; check "
-                   "isinstance(verbose, numbers.Integral) and not bool first")
 def test_trainer_verbose_array_is_named():
     model = build_mlp(MLPConfig(in_features=2), rng=0)
 

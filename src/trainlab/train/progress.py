@@ -6,6 +6,7 @@ else one line per epoch; ``2``: always one line per epoch.
 
 from __future__ import annotations
 
+import numbers
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -97,6 +98,8 @@ class ProgressBar(EpochLog):
 
 def progress_callback(verbose: int, stream: TextIO | None = None) -> Callback | None:
     """The display for ``verbose`` (0, 1 or 2), or None when silent."""
+    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral):
+        raise TypeError(f"verbose must be the integer 0, 1 or 2. Received: {verbose!r}.")
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2. Received: {verbose!r}.")
     if verbose == 0:
