@@ -9,10 +9,12 @@ from trainlab.lab import runner
 from trainlab.lab.experiment import Experiment
 
 
-def test_eleven_experiments_each_with_a_claim():
+def test_fourteen_experiments_each_with_a_claim():
     listed = lab.list_experiments()
     assert [name for name, _ in listed] == lab.names()
-    assert len(listed) == 11 and len(set(lab.names())) == 11
+    assert len(listed) == 14 and len(set(lab.names())) == 14
+    assert lab.names()[:3] == ["tasks", "sigmoid-gradient", "gradient-scale"]  # the notes' order
+    assert lab.names()[-1] == "checklist"
     assert all(isinstance(claim, str) and len(claim) > 30 for _, claim in listed)
     assert lab.get_experiment("naive_init").name == "naive-init"
 

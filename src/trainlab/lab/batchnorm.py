@@ -1,4 +1,4 @@
-"""Experiment 8: batch normalisation on a 3×100 sigmoid MLP (Ioffe & Szegedy 2015, figure 1).
+"""Experiment 10: batch normalisation on a 3×100 sigmoid MLP (Ioffe & Szegedy 2015, figure 1).
 
 Notes §7: normalise each pre-activation with its minibatch statistics,
 ẑ = (z − μ_B)/√(σ²_B + ε), then γ·ẑ + β, used as φ(BN(Wh + b)); keep moving averages

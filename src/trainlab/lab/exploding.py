@@ -1,4 +1,4 @@
-"""Experiment 5: exploding gradients end in NaN; clipping by norm or by value prevents it.
+"""Experiment 7: exploding gradients end in NaN; clipping by norm or by value prevents it.
 
 Notes §3 and §6: when the per-layer factor exceeds 1 the gradient grows with depth and a
 step of gradient descent throws the weights to infinity (NaN). Clipping caps the step:

@@ -1,4 +1,4 @@
-"""Experiment 3: initialisation against activation in deep networks (≥ 30 layers).
+"""Experiment 5: initialisation against activation in deep networks (≥ 30 layers).
 
 Notes §3-§4: with k·Var(w) < 1 the signal collapses, with > 1 it explodes; each
 activation needs its own variance — Xavier (Var(w) = 2/(k+m)) for linear and tanh, He

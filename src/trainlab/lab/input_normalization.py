@@ -1,4 +1,4 @@
-"""Experiment 11: input normalisation — raw inputs with a large mean and variance train badly.
+"""Experiment 13: input normalisation — raw inputs with a large mean and variance train badly.
 
 Notes §7: data with E[x] ≫ 0 or Var[x] ≫ 1 trains badly; standardise with the training
 set's statistics, (x − x̄)/√(s² + ε). Why, in the notes' own terms (§4): the first layer's

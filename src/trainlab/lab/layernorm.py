@@ -1,4 +1,4 @@
-"""Experiment 9: layer normalisation against batch normalisation (notes §7; Ba et al. 2016).
+"""Experiment 11: layer normalisation against batch normalisation (notes §7; Ba et al. 2016).
 
 "Batch norm normalises columns, layer norm normalises rows": batch norm takes each
 feature's statistics over the minibatch, layer norm each example's over its features. So

@@ -1,4 +1,4 @@
-"""Experiment 7: learning-rate decay, lr_n = lr_{n−1}·α (notes §3, §5).
+"""Experiment 9: learning-rate decay, lr_n = lr_{n−1}·α (notes §3, §5).
 
 A large constant learning rate makes fast progress at first and then bounces around at a
 high loss: the steps never shrink. Decaying it exponentially (ExponentialLR, α = 0.8 per

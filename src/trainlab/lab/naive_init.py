@@ -1,10 +1,11 @@
-"""Experiment 2: naive U[−1/√k, 1/√k] initialisation divides the variance by 3 per layer.
+"""Experiment 4: naive U[−1/√k, 1/√k] initialisation divides the variance by 3 per layer.
 
 Notes §4: for y = Σᵢ wᵢxᵢ with independent zero-mean w and x, Var(y) = k·Var(w)·Var(x).
 The naive uniform has Var(w) = (2/√k)²/12 = 1/(3k), so each linear layer divides the
-variance by 3 and after L layers Var(h_L) = (1/3)ᴸ·Var(x): about 1.4e-24 after 50.
-Calibrating with 1/√fan_in (LeCun, Var(w) = 1/k) keeps it. Measured layer by layer
-through 50 linear layers on Gaussian inputs, over several seeds.
+variance by 3 and after L layers Var(h_L) = (1/3)ᴸ·Var(x): about 1.9e-48 ≈ 0 after the
+notes' 100. Calibrating with 1/√fan_in (LeCun, Var(w) = 1/k; the notes' numpy recipe
+``np.random.randn(fan_in, fan_out)/np.sqrt(fan_in)``) keeps it. Measured layer by layer
+through 100 linear layers on Gaussian inputs, over several seeds.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def linear_stack(depth: int, width: int, init: str, seed: int) -> nn.Sequential:
 
 
 def run(ctx: Context) -> None:
-    depth, width, batch = 50, ctx.pick(512, 256), ctx.pick(500, 200)
+    depth, width, batch = 100, ctx.pick(512, 256), ctx.pick(500, 200)
     layers = np.arange(1, depth + 1)
     predicted = (1 / 3) ** layers
     runs, worst, slopes, weight_var = [], 0.0, [], []
@@ -61,7 +62,7 @@ def run(ctx: Context) -> None:
              f"{predicted[-1]:.2e}); ×{factor:.4f} per layer")
     ctx.table("variance relative to the input (first seed)", ["layer", "measured", "(1/3)ᴸ", "LeCun"],
               [[int(l), fmt(m), fmt(p), fmt(k)] for l, m, p, k in
-               zip(layers, runs[0], predicted, kept) if l in (1, 2, 5, 10, 20, 30, 40, 50)])
+               zip(layers, runs[0], predicted, kept) if l in (1, 2, 5, 10, 20, 50, 75, 100)])
 
     fig, ax = new_figure(1, 1, width=7.0)
     for i, ratio in enumerate(runs):
@@ -80,7 +81,7 @@ def run(ctx: Context) -> None:
 EXPERIMENT = Experiment(
     "naive-init",
     "Naive initialisation: the variance falls as (1/3)ᴸ",
-    "With w ~ U[−1/√k, 1/√k], Var(w) = 1/(3k), so through 50 linear layers the variance "
-    "falls as (1/3)ᴸ, layer by layer.",
+    "With w ~ U[−1/√k, 1/√k], Var(w) = 1/(3k), so through 100 linear layers the variance "
+    "falls as (1/3)ᴸ, layer by layer, to (1/3)¹⁰⁰ ≈ 2e-48.",
     run,
 )

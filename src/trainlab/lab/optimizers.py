@@ -1,4 +1,4 @@
-"""Experiment 6: the optimizers of the notes on 2-D surfaces and on a real MLP.
+"""Experiment 8: the optimizers of the notes on 2-D surfaces and on a real MLP.
 
 Notes §5: plain gradient descent W ← W − γ∇L stalls at saddle points and local minima
 and crawls along curved valleys; momentum (V ← ρV + ∇L, W ← W − γV), AdaGrad, RMSProp

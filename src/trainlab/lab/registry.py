@@ -9,7 +9,9 @@ from trainlab.lab.experiment import Experiment
 
 # Module names in trainlab.lab; the command-line name is the same with '-' for '_'.
 MODULES = (
+    "tasks",
     "sigmoid_gradient",
+    "gradient_scale",
     "naive_init",
     "init_activation",
     "selu",
@@ -20,6 +22,7 @@ MODULES = (
     "layernorm",
     "regularization",
     "input_normalization",
+    "checklist",
 )
 
 

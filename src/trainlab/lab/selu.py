@@ -1,4 +1,4 @@
-"""Experiment 4: SELU with LeCun-normal weights keeps mean 0 and variance 1 (self-normalisation).
+"""Experiment 6: SELU with LeCun-normal weights keeps mean 0 and variance 1 (self-normalisation).
 
 Notes §2: SELU(z) = λ·ELU_α(z), λ ≈ 1.0507, α ≈ 1.6733; with weights N(0, 1/n) the map
 (mean, variance) ↦ (mean, variance) of the next layer has the stable fixed point (0, 1)
