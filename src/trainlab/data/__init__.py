@@ -27,6 +27,7 @@ from trainlab.data.datasets import (
     load_mnist5k,
     load_wine,
 )
+from trainlab.data.describe import DataSummary, describe
 from trainlab.data.idx import read_idx, write_idx
 from trainlab.data.scalers import (
     SCALERS,
@@ -45,6 +46,7 @@ __all__ = [
     "load_digits", "load_breast_cancer", "load_diabetes", "load_iris", "load_wine",
     "load_mnist1d", "load_mnist5k", "load_mnist", "load_fashion_mnist",
     "load_csv", "load_npz",
+    "describe", "DataSummary",
     "read_idx", "write_idx",
     "Split", "train_val_test_split",
     "Standardizer", "MinMaxScaler", "IdentityScaler", "make_scaler", "SCALERS",
