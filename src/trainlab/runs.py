@@ -23,9 +23,10 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from trainlab._atomic import atomic_write_bytes, atomic_write_text  # noqa: F401  (used as runs.*)
 
 RUN_FORMAT = "trainlab-run-1"
 CONFIG = "config.toml"
@@ -40,27 +41,6 @@ REPORT = "report.html"
 
 class NotARunError(ValueError):
     """The directory is not a trainlab run directory."""
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves either the old or the new file."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 LOCK = ".lock"

@@ -9,8 +9,6 @@ two identical runs differ); the times go to ``run.json``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +30,7 @@ def metrics_history(history: History, epochs: int) -> History:
 
 def write_metrics(path: Path, history: History, epochs: int) -> None:
     """Write ``metrics.csv`` atomically."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        metrics_history(history, epochs).to_csv(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    runs.atomic_write_text(path, metrics_history(history, epochs).to_csv_text())
 
 
 def write_monitor(path: Path, monitor: Monitor) -> None:

@@ -9,10 +9,13 @@ prefix when there is validation data, the learning rate ``lr`` used in the epoch
 from __future__ import annotations
 
 import csv
+import io
 import math
 import numbers
 import os
 from typing import Any
+
+from trainlab._atomic import atomic_write_text
 
 
 class History:
@@ -107,14 +110,19 @@ class History:
         history.diverged = data.get("diverged")
         return history
 
-    def to_csv(self, path: str | os.PathLike) -> None:
-        """Write ``metrics.csv``: a header of the columns, then one line per epoch."""
+    def to_csv_text(self) -> str:
+        """The CSV text: a header of the columns, then one line per epoch."""
         keys = self.keys()
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(keys)
-            for row in self.rows:
-                writer.writerow([_cell(row[k]) if k in row else "" for k in keys])
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(keys)
+        for row in self.rows:
+            writer.writerow([_cell(row[k]) if k in row else "" for k in keys])
+        return buffer.getvalue()
+
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """Write ``metrics.csv`` atomically (see :meth:`to_csv_text`)."""
+        atomic_write_text(path, self.to_csv_text())
 
     def __repr__(self) -> str:
         return f"History({len(self)} epochs, columns={self.keys()})"
