@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import sys
 import time
 import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -157,8 +159,15 @@ def write_report(results: Sequence[Result], path: str | Path) -> Path:
 # -- command line ------------------------------------------------------------------------------
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'.\n")
+
+
 def build_parser(prog: str = "trainlab lab") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Run the experiments behind every claim "
+    parser = _OneLineParser(prog=prog, description="Run the experiments behind every claim "
                                      "of the notes and check each claim.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the experiments and their claims")
@@ -189,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         get_experiment(args.name)
     except ValueError as exc:
-        print(exc)
+        print(f"trainlab {exc}", file=sys.stderr)
         return 2
     try:
         result = run_experiment(args.name, args.out, args.quick, args.seed)
