@@ -5,6 +5,11 @@ one more training step (forward, loss, backward, ``step``, ``zero_grad``) and on
 inference call are traced with ``tracemalloc``, which sees NumPy's array buffers. The
 models are shaped so that every weight matrix is far larger than any batch-sized array:
 a single parameter-sized temporary would push the traced peak over the bound.
+
+Also here, the pieces of the fast path those checks rely on: the compiled Adam/SGD
+kernels (``optim.fused``) against the NumPy code, bit for bit, on both paths;
+``Linear`` writing ``xᵀ·dy`` straight into a zeroed ``weight.grad``; and
+``Linear.backward(dy, input_grad=False)``.
 """
 
 from __future__ import annotations
@@ -135,3 +140,164 @@ def test_steady_state_steps_do_not_grow_memory():
     finally:
         tracemalloc.stop()
     assert after_many - after_one < 4096
+
+
+# -- the compiled update kernels (optim.fused) ---------------------------------------------
+
+
+@pytest.fixture(params=[True, False], ids=["compiled", "numpy"])
+def update_path(request, monkeypatch):
+    """Run a test with the compiled Adam/SGD kernels (skipped without Numba) and without."""
+    from trainlab.optim import fused
+
+    if request.param and not fused.numba_available():
+        pytest.skip("Numba is not installed")
+    monkeypatch.setattr(fused, "ENABLED", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
+def test_training_step_allocates_nothing_on_either_update_path(update_path, dtype, opt_name):
+    model = make_model(np.dtype(dtype), normalised=True)
+    loss_fn = nn.CrossEntropyLoss()
+    opt = OPTIMIZERS[opt_name](model.parameters())
+    x, y = batch(np.dtype(dtype))
+
+    def step() -> None:
+        loss_fn(model(x), y)
+        model.backward(loss_fn.backward())
+        opt.step()
+        opt.zero_grad()
+
+    for _ in range(3):
+        step()
+    assert traced_peak(step) < bound_bytes(model)
+    if update_path:  # the compiled kernels need no scratch arrays at all
+        assert all(not work for work in opt._scratch)
+
+
+UPDATE_RULES = {
+    "adam": lambda ps: optim.Adam(ps, lr=0.01, betas=(0.9, 0.99)),
+    "adam_wd_amsgrad": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.1, amsgrad=True),
+    "adam_beta1_small": lambda ps: optim.Adam(ps, lr=0.01, betas=(0.3, 0.9)),
+    "adamw": lambda ps: optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+    "adamw_amsgrad": lambda ps: optim.AdamW(ps, lr=0.01, weight_decay=0.1, amsgrad=True),
+    "sgd": lambda ps: optim.SGD(ps, lr=0.05),
+    "sgd_wd": lambda ps: optim.SGD(ps, lr=0.05, weight_decay=0.01),
+    "sgd_momentum_dampening": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, dampening=0.3),
+    "sgd_nesterov_wd": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True,
+                                            weight_decay=0.01),
+}
+
+
+def _trajectory(make, dtype, compiled: bool, monkeypatch) -> list[np.ndarray]:
+    """Weights and optimizer state after each of 30 steps on gradients of varied scale."""
+    from trainlab.optim import fused
+
+    monkeypatch.setattr(fused, "ENABLED", compiled)
+    rng = np.random.default_rng(1)
+    params = [nn.Parameter(rng.standard_normal(s).astype(dtype)) for s in [(37, 29), (29,), (5,)]]
+    opt = make(params)
+    out = []
+    for _ in range(30):
+        for p in params:
+            p.grad[...] = rng.standard_normal(p.shape) * 10 ** rng.uniform(-4, 2)
+        opt.step()
+        out += [p.data.copy() for p in params]
+        out += [a.copy() for state in opt.state for a in state.values()]
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rule", sorted(UPDATE_RULES))
+def test_compiled_updates_equal_the_numpy_code_bit_for_bit(rule, dtype, monkeypatch):
+    from trainlab.optim import fused
+
+    if not fused.numba_available():
+        pytest.skip("Numba is not installed")
+    compiled = _trajectory(UPDATE_RULES[rule], dtype, True, monkeypatch)
+    reference = _trajectory(UPDATE_RULES[rule], dtype, False, monkeypatch)
+    assert len(compiled) == len(reference)
+    for a, b in zip(compiled, reference):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_non_contiguous_parameters_take_the_numpy_path(update_path):
+    """A parameter viewing every other column of an array is updated correctly either way."""
+    base = np.arange(24, dtype=np.float64).reshape(4, 6)
+    p = nn.Parameter(base)
+    p.data = base[:, ::2]  # a strided view: the compiled kernels do not take it
+    p.grad = np.ones_like(p.data)
+    opt = optim.SGD([p], lr=0.5, momentum=0.9)
+    opt.step()
+    opt.step()
+    np.testing.assert_array_equal(base[:, ::2], np.arange(24.0).reshape(4, 6)[:, ::2] - 0.5 - 0.95)
+    np.testing.assert_array_equal(base[:, 1::2], np.arange(24.0).reshape(4, 6)[:, 1::2])
+
+
+# -- Linear.backward(input_grad=False) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_without_input_grad_gives_the_same_parameter_gradients(dtype):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 7)).astype(dtype)
+    dy = rng.standard_normal((5, 4)).astype(dtype)
+    grads = []
+    for input_grad in (True, False):
+        layer = nn.Linear(7, 4, rng=0, dtype=dtype)
+        layer(x)
+        dx = layer.backward(dy, input_grad=input_grad)
+        assert (dx is None) == (not input_grad)
+        grads.append((layer.weight.grad.copy(), layer.bias.grad.copy()))
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    np.testing.assert_array_equal(grads[0][1], grads[1][1])
+    np.testing.assert_allclose(grads[1][0], x.T @ dy, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_linear_writes_the_weight_gradient_in_place_after_zero_grad():
+    """After zero_grad the product goes straight into weight.grad (no scratch array is made);
+    a second backward without zero_grad adds to it through the scratch array."""
+    rng = np.random.default_rng(4)
+    layer = nn.Linear(6, 3, rng=0, dtype=np.float64)
+    x1, x2 = rng.standard_normal((5, 6)), rng.standard_normal((4, 6))
+    dy1, dy2 = rng.standard_normal((5, 3)), rng.standard_normal((4, 3))
+    grad = layer.weight.grad
+    layer(x1)
+    layer.backward(dy1)
+    assert layer.weight.grad is grad and layer._dW_scratch is None
+    np.testing.assert_allclose(grad, x1.T @ dy1, rtol=1e-13)
+    layer(x2)
+    layer.backward(dy2)
+    assert layer.weight.grad is grad and layer._dW_scratch is not None
+    np.testing.assert_allclose(grad, x1.T @ dy1 + x2.T @ dy2, rtol=1e-13)
+
+
+@pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
+def test_a_copied_optimizer_updates_its_own_copied_parameters(update_path, opt_name):
+    """pickle/deepcopy of a model's parameters with their optimizer, after some steps: the
+    copy keeps training its own parameters exactly as the original does."""
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(5)
+    params = [nn.Parameter(rng.standard_normal(s).astype(np.float32)) for s in [(6, 4), (4,)]]
+    opt = OPTIMIZERS[opt_name](params)
+    grads = [[rng.standard_normal(p.shape).astype(np.float32) for p in params] for _ in range(6)]
+
+    def run(o, steps):
+        for g in steps:
+            for p, gi in zip(o.params, g):
+                p.grad[...] = gi
+            o.step()
+
+    run(opt, grads[:3])
+    copies = [pickle.loads(pickle.dumps(opt)), copy.deepcopy(opt)]
+    run(opt, grads[3:])
+    for other in copies:
+        run(other, grads[3:])
+        for p, q in zip(opt.params, other.params):
+            assert p is not q
+            np.testing.assert_array_equal(p.data, q.data)
