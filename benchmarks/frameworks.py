@@ -81,18 +81,45 @@ def _trainlab(config: Config, x: np.ndarray, y: np.ndarray, seed: int) -> Callab
             model.parameters(), lr=SGD_LR, momentum=SGD_MOMENTUM, weight_decay=SGD_WEIGHT_DECAY
         )
     model.train()
-    # The inputs are data: like a torch tensor without requires_grad, they need no
-    # gradient, so the first Linear skips its dx product (as PyTorch's autograd does).
-    input_grad = {"input_grad": False} if "input_grad" in inspect.signature(model.backward).parameters else {}
+    backward = _backward_without_input_grad(model)
 
     def train_epoch() -> None:
         for xb, yb in batches:
             loss_fn(model(xb), yb)
-            model.backward(loss_fn.backward(), **input_grad)
+            backward(loss_fn.backward())
             opt.step()
             opt.zero_grad()
 
     return train_epoch
+
+
+def _accepts_input_grad(module) -> bool:
+    return "input_grad" in inspect.signature(module.backward).parameters
+
+
+def _backward_without_input_grad(model) -> Callable[[np.ndarray], object]:
+    """``model.backward(dy, input_grad=False)``: the inputs are data and need no gradient.
+
+    Like a torch tensor without ``requires_grad``, the input batch gets no gradient, so
+    the first ``Linear`` skips its dx product (as PyTorch's autograd does). Where
+    ``Sequential.backward`` does not take ``input_grad`` itself, the same chain is
+    written out: every layer's ``backward`` in reverse order, the first with
+    ``input_grad=False``.
+    """
+    if _accepts_input_grad(model):
+        return lambda dy: model.backward(dy, input_grad=False)
+    layers = list(model)
+    if not _accepts_input_grad(layers[0]):
+        return model.backward
+    rest = layers[:0:-1]
+    first = layers[0]
+
+    def backward(dy: np.ndarray) -> None:
+        for layer in rest:
+            dy = layer.backward(dy)
+        first.backward(dy, input_grad=False)
+
+    return backward
 
 
 # -- PyTorch --------------------------------------------------------------------------------

@@ -174,7 +174,7 @@ def machine_info() -> dict[str, Any]:
     try:
         from trainlab.optim import fused
 
-        info["trainlab_compiled_updates"] = fused.numba_available()
+        info["trainlab_compiled_updates"] = fused.ENABLED
     except ImportError:
         info["trainlab_compiled_updates"] = False
     return info

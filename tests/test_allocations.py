@@ -301,3 +301,10 @@ def test_a_copied_optimizer_updates_its_own_copied_parameters(update_path, opt_n
         for p, q in zip(opt.params, other.params):
             assert p is not q
             np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_linear_input_grad_must_be_a_bool():
+    layer = nn.Linear(3, 2, rng=0)
+    layer(np.ones((2, 3), dtype=np.float32))
+    with pytest.raises(TypeError, match="Linear.backward: input_grad must be True or False"):
+        layer.backward(np.ones((2, 2), dtype=np.float32), input_grad="no")

@@ -6,6 +6,7 @@ The weight is stored as ``(in_features, out_features)``, as in the notes'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,10 +44,22 @@ def linear_backward(
     return dx, dW, db
 
 
-def accumulate_matmul(a: np.ndarray, b: np.ndarray, grad: np.ndarray, scratch: np.ndarray) -> None:
-    """``grad += a @ b`` without allocating: the product goes into ``scratch`` first."""
-    np.matmul(a, b, out=scratch)
-    grad += scratch
+def accumulate_matmul(
+    a: np.ndarray, b: np.ndarray, grad: np.ndarray, scratch: Callable[[], np.ndarray]
+) -> None:
+    """``grad += a @ b`` without allocating.
+
+    After ``zero_grad`` (the usual training step) ``grad`` is all zeros, and the product
+    is written straight into it: ``0 + a @ b`` is ``a @ b``. Otherwise (gradients
+    accumulated over several backward passes) the product goes into the array
+    ``scratch()`` of grad's shape first and is then added. The zero test reads ``grad``
+    once, about what the addition it saves would cost, and spares the scratch array.
+    """
+    if not grad.any():
+        np.matmul(a, b, out=grad)
+    else:
+        product = np.matmul(a, b, out=scratch())
+        grad += product
 
 
 # -- layer -----------------------------------------------------------------------------
@@ -93,18 +106,30 @@ class Linear(Module):
         self._x = x
         return linear_forward(x, self.weight.data, None if self.bias is None else self.bias.data)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dy: (N, out_features) -> dx = dy @ Wᵀ; adds xᵀdy to weight.grad and Σdy to bias.grad."""
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """dy: (N, out_features) -> dx = dy @ Wᵀ; adds xᵀdy to weight.grad and Σdy to bias.grad.
+
+        input_grad=False: the input needs no gradient (it is the data), so the dx product
+        is skipped and None is returned — as PyTorch skips it for an input tensor
+        without ``requires_grad``. The parameter gradients are the same either way.
+        """
+        if not isinstance(input_grad, (bool, np.bool_)):
+            raise TypeError(
+                f"{type(self).__name__}.backward: input_grad must be True or False. "
+                f"Received: {input_grad!r}."
+            )
         if self._x is None:
             raise self._backward_before_forward()
         x = self._x
         dy = check_grad_output(dy, type(self).__name__, (x.shape[0], self.out_features))
         dy = dy.astype(self.dtype, copy=False)
         # linear_backward's formulas, with dW and db accumulated in place.
-        accumulate_matmul(x.T, dy, self.weight.grad, self._scratch())
+        accumulate_matmul(x.T, dy, self.weight.grad, self._scratch)
         if self.bias is not None:
-            self.bias.grad += dy.sum(axis=0)
-        return dy @ self.weight.data.T
+            np.add(self.bias.grad, np.add.reduce(dy, axis=0), out=self.bias.grad)
+        if not input_grad:
+            return None
+        return np.matmul(dy, self.weight.data.T)
 
     def _scratch(self) -> np.ndarray:
         if self._dW_scratch is None:

@@ -21,13 +21,15 @@ The state dicts are empty before the first step; the arrays are copies.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from trainlab._checks import check_number
 from trainlab.nn.module import Module, Parameter
+from trainlab.optim import fused
 
 
 def check_params(params: Any, owner: str) -> list[Parameter]:
@@ -79,7 +81,10 @@ class Optimizer:
     - ``_buffer_names(hp) -> tuple[str, ...]``: the state arrays kept per parameter;
     - ``_update(p, state, scratch, first)``: one in-place update of ``p.data``, using
       ``num_scratch`` preallocated work arrays; ``first`` is True when the state was
-      just created (the first step).
+      just created (the first step);
+    - optionally ``_fused_kernel()`` and ``_fused_scalars()``: the same update as one
+      compiled pass (Adam and SGD, when Numba is installed; see ``optim.fused``),
+      used instead of ``_update`` for arrays it can take.
     """
 
     num_scratch: int = 1  # parameter-sized work arrays per parameter
@@ -91,6 +96,9 @@ class Optimizer:
         self._step_count = 0
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
         self._scratch: list[list[np.ndarray]] = [[] for _ in self.params]
+        # For the compiled kernels, per parameter: its arrays (data, grad, state) at the last
+        # step and their flat views (None: the kernel cannot take them).
+        self._flat: list[tuple[tuple[np.ndarray, ...], Any] | None] = [None for _ in self.params]
 
     # -- hyperparameters -------------------------------------------------------------
     @property
@@ -138,15 +146,52 @@ class Optimizer:
         """Apply one update to every parameter from its gradient ``p.grad``."""
         self._step_count += 1
         names = self._state_names
+        kernel = self._fused_kernel()
+        scalars: dict[np.dtype, np.ndarray] = {}  # the kernel's scalars of this step, per dtype
         for i, p in enumerate(self.params):
             state = self.state[i]
             first = not state
+            if kernel is not None and not first:
+                # Steady state: the same arrays as at the last step, their flat views cached.
+                cached = self._flat[i]
+                arrays = (p.data, p.grad, *[state[n] for n in names])
+                if cached is not None and all(map(operator.is_, cached[0], arrays)):
+                    if cached[1] is not None:
+                        self._run_kernel(kernel, cached[1], scalars, first)
+                        continue
             if first:
                 state.update(self._new_state(p, names))
             elif any(state[n].dtype != p.data.dtype for n in names):
                 for n in names:  # the model was converted with astype
                     state[n] = state[n].astype(p.data.dtype)
+            if kernel is not None:
+                arrays = (p.data, p.grad, *[state[n] for n in names])
+                views = fused.flat_views(arrays)
+                self._flat[i] = (arrays, views)
+                if views is not None:
+                    self._run_kernel(kernel, views, scalars, first)
+                    continue
             self._update(p, state, self._work(i, p), first)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and deepcopy without the cached flat views: copied, they would no longer
+        share memory with the copied parameters (the next step makes them anew)."""
+        state = self.__dict__.copy()
+        state["_flat"] = [None for _ in self.params]
+        return state
+
+    def _run_kernel(
+        self,
+        kernel: Callable[..., None],
+        views: tuple[np.ndarray, ...],
+        scalars: dict[np.dtype, np.ndarray],
+        first: bool,
+    ) -> None:
+        dtype = views[0].dtype
+        c = scalars.get(dtype)
+        if c is None:
+            c = scalars[dtype] = np.array(self._fused_scalars(), dtype=dtype)
+        kernel(*views, c, first)
 
     def _new_state(self, p: Parameter, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         """Fresh state arrays for ``p`` (zeros unless a subclass says otherwise)."""
@@ -165,6 +210,20 @@ class Optimizer:
     def _update(
         self, p: Parameter, state: dict[str, np.ndarray], scratch: list[np.ndarray], first: bool
     ) -> None:
+        raise NotImplementedError
+
+    # -- the same update, compiled (optim.fused) ------------------------------------------
+    def _fused_kernel(self) -> Callable[..., None] | None:
+        """A compiled kernel doing :meth:`_update` in one pass, or None (the default).
+
+        It is called as ``kernel(data, grad, *state_arrays, scalars, first)`` with flat
+        views of the parameter, its gradient and its state (in ``_buffer_names`` order)
+        and the array :meth:`_fused_scalars` in the parameter's dtype.
+        """
+        return None
+
+    def _fused_scalars(self) -> tuple[float, ...]:
+        """The kernel's scalar arguments for this step (see ``_fused_kernel``)."""
         raise NotImplementedError
 
     # -- checkpoints -----------------------------------------------------------------
