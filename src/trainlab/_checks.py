@@ -67,6 +67,13 @@ def check_int(value: Any, name: str, *, low: int | None = None) -> int:
     return value
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool; only True, False (or a NumPy bool) are accepted."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False. Received: {value!r}.")
+    return bool(value)
+
+
 def check_probability(value: Any, name: str = "p") -> float:
     """A drop probability: a real number in [0, 1)."""
     return check_number(value, name, low=0.0, high=1.0, high_inclusive=False)

@@ -32,6 +32,8 @@ def iterate_minibatches(
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     """How many batches ``iterate_minibatches`` yields per epoch."""
+    n = check_int(n, "num_batches: n", low=0)
+    batch_size = check_int(batch_size, "num_batches: batch_size", low=1)
     return n // batch_size if drop_last else -(-n // batch_size)
 
 

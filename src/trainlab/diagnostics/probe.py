@@ -88,9 +88,9 @@ def _forward_wrapper(i: int, layer: Module, callback: ForwardTap) -> Callable[[n
 def _backward_wrapper(i: int, layer: Module, callback: BackwardTap) -> Callable[[np.ndarray], np.ndarray]:
     inner = layer.backward
 
-    def backward(dy: np.ndarray) -> np.ndarray:
+    def backward(dy: np.ndarray, **kwargs: Any) -> np.ndarray | None:
         callback(i, layer, dy)
-        return inner(dy)
+        return inner(dy, **kwargs)
 
     return backward
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from trainlab import init as _init
 from trainlab._checks import (
+    check_bool,
     check_dtype,
     check_grad_output,
     check_input,
@@ -135,6 +136,8 @@ class DropConnect(Module):
     Arguments as :class:`~trainlab.nn.Linear`, plus ``p`` in [0, 1).
     """
 
+    can_skip_input_grad = True  # backward(dy, input_grad=False) skips the dx product
+
     def __init__(
         self,
         in_features: int,
@@ -153,7 +156,8 @@ class DropConnect(Module):
         self.dtype = check_dtype(dtype, f"{name}: dtype")
         self.rng = as_generator(rng)
         weight, b = _init.linear_parameters(
-            init, self.in_features, self.out_features, bool(bias), self.rng, self.dtype
+            init, self.in_features, self.out_features,
+            check_bool(bias, f"{type(self).__name__}: bias"), self.rng, self.dtype
         )
         self.weight = Parameter(weight)
         self.bias = Parameter(b) if b is not None else None
@@ -176,8 +180,16 @@ class DropConnect(Module):
         dropconnect_weight(self.weight.data, self.mask, self.p, out=self._W_eff)
         return linear_forward(x, self._W_eff, b)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """dy: (N, out) -> dx = dy @ W̃ᵀ; adds (xᵀdy) ⊙ mask/(1-p) to weight.grad, Σdy to bias.grad."""
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """dy: (N, out) -> dx = dy @ W̃ᵀ; adds (xᵀdy) ⊙ mask/(1-p) to weight.grad, Σdy to bias.grad.
+
+        input_grad=False skips the dx product and returns None (the input is data).
+        """
+        if not isinstance(input_grad, (bool, np.bool_)):
+            raise TypeError(
+                f"{type(self).__name__}.backward: input_grad must be True or False. "
+                f"Received: {input_grad!r}."
+            )
         if self._x is None:
             raise self._backward_before_forward()
         x = self._x
@@ -195,6 +207,8 @@ class DropConnect(Module):
         self.weight.grad += dW
         if self.bias is not None:
             self.bias.grad += dy.sum(axis=0)
+        if not input_grad:
+            return None
         return dy @ W_used.T
 
     def _on_astype(self) -> None:

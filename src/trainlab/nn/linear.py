@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from trainlab import init as _init
-from trainlab._checks import check_dtype, check_grad_output, check_input, check_int
+from trainlab._checks import (
+    check_bool,
+    check_dtype,
+    check_grad_output,
+    check_input,
+    check_int,
+)
 from trainlab._rng import RngLike, as_generator
 from trainlab.nn.module import Module, Parameter
 
@@ -78,6 +84,8 @@ class Linear(Module):
     dtype: np.float32 (default) or np.float64; inputs are cast to it.
     """
 
+    can_skip_input_grad = True  # backward(dy, input_grad=False) skips the dx product
+
     def __init__(
         self,
         in_features: int,
@@ -93,7 +101,8 @@ class Linear(Module):
         self.out_features = check_int(out_features, f"{name}: out_features", low=1)
         self.dtype = check_dtype(dtype, f"{name}: dtype")
         weight, b = _init.linear_parameters(
-            init, self.in_features, self.out_features, bool(bias), as_generator(rng), self.dtype
+            init, self.in_features, self.out_features,
+            check_bool(bias, f"{type(self).__name__}: bias"), as_generator(rng), self.dtype
         )
         self.weight = Parameter(weight)
         self.bias = Parameter(b) if b is not None else None

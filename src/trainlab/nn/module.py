@@ -289,10 +289,29 @@ class Sequential(Module):
             x = module.forward(x)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        for module in reversed(self._modules.values()):
+    def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """dy: the gradient w.r.t. the last output -> the gradient w.r.t. the input.
+
+        input_grad=False: the input is data and needs no gradient (like a torch tensor
+        without ``requires_grad``); a first layer that can skip its dx product (Linear,
+        DropConnect) does, and None is returned. Parameter gradients are the same.
+        """
+        if not isinstance(input_grad, (bool, np.bool_)):
+            raise TypeError(
+                f"Sequential.backward: input_grad must be True or False. Received: {input_grad!r}."
+            )
+        modules = list(self._modules.values())
+        for module in reversed(modules[1:]):
             dy = module.backward(dy)
-        return dy
+        if not modules:
+            return dy if input_grad else None
+        first = modules[0]
+        if input_grad:
+            return first.backward(dy)
+        if getattr(first, "can_skip_input_grad", False):
+            return first.backward(dy, input_grad=False)
+        first.backward(dy)
+        return None
 
     def append(self, module: Module) -> "Sequential":
         if not isinstance(module, Module):

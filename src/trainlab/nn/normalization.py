@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from trainlab._checks import check_dtype, check_grad_output, check_input, check_int, check_number
+from trainlab._checks import (
+    check_dtype,
+    check_grad_output,
+    check_input,
+    check_int,
+    check_number,
+)
 from trainlab.nn.module import Module, Parameter
 
 # -- kernels ---------------------------------------------------------------------------

@@ -26,9 +26,15 @@ import numpy as np
 from trainlab._checks import check_input, check_int, check_number
 from trainlab._rng import RngLike, as_generator
 from trainlab.data import iterate_minibatches, num_batches
-from trainlab.nn.module import Module
+from trainlab.nn.module import Module, Sequential
 from trainlab.optim import clip_grad_norm, clip_grad_value
-from trainlab.train.callbacks import HOOKS, Callback, LRScheduler, overrides, weights_finite
+from trainlab.train.callbacks import (
+    HOOKS,
+    Callback,
+    LRScheduler,
+    overrides,
+    weights_finite,
+)
 from trainlab.train.guard import (
     DivergenceWarning,
     divergence_message,
@@ -43,6 +49,16 @@ from trainlab.train.state import load_trainer_state, trainer_state
 from trainlab.train.targets import TASKS, infer_task, prepare
 
 Transform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+def backward_from_loss(model: Module, dy: np.ndarray) -> None:
+    """``model.backward(dy)`` for a training step: the inputs are data, so where the model
+    can skip the first layer's dx product (a Sequential, a Linear) it does, as PyTorch
+    does for an input without ``requires_grad``. Parameter gradients are unchanged."""
+    if isinstance(model, Sequential) or getattr(model, "can_skip_input_grad", False):
+        model.backward(dy, input_grad=False)
+    else:
+        model.backward(dy)
 
 
 def _positive_or_none(value: Any, name: str) -> float | None:
@@ -361,7 +377,7 @@ class Trainer:
         running.update(loss, out, y, labels)
         if self.nan_guard and not math.isfinite(loss):
             return self._diverge(b, f"the loss is {loss}")
-        model.backward(self.loss.backward())
+        backward_from_loss(model, self.loss.backward())
         for hook in self._hooks["on_after_backward"]:
             hook(self)
         if not self._clip(b):
