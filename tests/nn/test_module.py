@@ -289,3 +289,29 @@ def test_empty_sequential_is_the_identity():
     x = np.ones((2, 2))
     assert Sequential()(x) is x
     assert Sequential().backward(x) is x
+
+
+@pytest.mark.parametrize("first", ["linear", "dropconnect", "relu"])
+def test_sequential_backward_without_input_grad_gives_the_same_parameter_gradients(first):
+    rng = np.random.default_rng(3)
+
+    def build():
+        head = {
+            "linear": lambda: nn.Linear(5, 5, rng=0, dtype=np.float64),
+            "dropconnect": lambda: nn.DropConnect(5, 5, p=0.3, rng=0, dtype=np.float64),
+            "relu": lambda: nn.ReLU(),
+        }[first]()
+        return nn.Sequential(head, nn.Tanh(), nn.Linear(5, 2, rng=1, dtype=np.float64))
+
+    x = rng.standard_normal((4, 5))
+    dy = rng.standard_normal((4, 2))
+    a, b = build(), build()
+    a(x)
+    b(x)
+    dx = a.backward(dy)
+    assert dx.shape == x.shape
+    assert b.backward(dy, input_grad=False) is None
+    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad, err_msg=name)
+    with pytest.raises(TypeError, match="input_grad"):
+        b.backward(dy, input_grad="no")
