@@ -273,7 +273,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("patience", "int", 10, "early stopping: epochs without improvement", TRAINING, low=1),
     _s("monitor", "bool", True, "record per-layer diagnostics (health table, report)",
        TRAINING),
-    _s("monitor_every", "int", 20, "monitor: sample one step in this many", TRAINING, low=1),
+    _s("monitor_every", "int", 50, "monitor: sample one step in this many", TRAINING, low=1),
     # output
     _s("out", "str", "runs", "folder that receives the run directory", OUTPUT, metavar="DIR"),
     _s("name", "str", None, "run directory name (default: the dataset's name); -2, -3, ... "

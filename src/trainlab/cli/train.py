@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import math
 import os
@@ -24,7 +25,13 @@ import numpy as np
 
 from trainlab import runs
 from trainlab.cli import build
-from trainlab.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, one_line
+from trainlab.cli.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+    one_line,
+)
 from trainlab.cli.recorder import RunRecorder, write_metrics, write_monitor
 from trainlab.cli.rundata import open_run, read_checkpoint
 from trainlab.cli.settings import (
@@ -154,7 +161,12 @@ class Session:
     # -- the run directory -------------------------------------------------------------
     def attach(self, run_dir: Path, quiet: bool = False, previous: dict | None = None) -> None:
         """Build the trainer with the callbacks that write into ``run_dir``."""
-        from trainlab.train import EpochLog, ModelCheckpoint, ProgressBar, restore_checkpoint
+        from trainlab.train import (
+            EpochLog,
+            ModelCheckpoint,
+            ProgressBar,
+            restore_checkpoint,
+        )
 
         self.run_dir = run_dir
         self.previous = previous or {}
@@ -247,6 +259,9 @@ class Session:
             return self.interrupted(command)
         except Exception:
             self.seconds = time.perf_counter() - started
+            if self.monitor is not None:
+                with contextlib.suppress(Exception):  # best effort: the error matters more
+                    write_monitor(run_dir / runs.MONITOR, self.monitor)
             runs.write_run_info(run_dir, self.info("failed", command=command))
             raise
 
@@ -295,6 +310,8 @@ class Session:
             write_metrics(self.run_dir / runs.METRICS, self.trainer.history, epoch or 0)
             if epoch is None:
                 (self.run_dir / runs.METRICS).unlink(missing_ok=True)
+            if self.monitor is not None:
+                write_monitor(self.run_dir / runs.MONITOR, self.monitor)
             info = self.info("interrupted", command=command)
             info["epochs_completed"] = epoch or 0
             runs.write_run_info(self.run_dir, info)
