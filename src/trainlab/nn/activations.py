@@ -17,6 +17,7 @@ import numpy as np
 from scipy.special import erf
 
 from trainlab._checks import check_grad_output, check_input, check_number
+from trainlab.nn import kernels
 from trainlab.nn.module import Module
 
 SELU_ALPHA = 1.6732632423543772
@@ -211,6 +212,8 @@ class ReLU(Module):
 
     At exactly z = 0 the derivative is taken as 0, as in PyTorch; the notes take 1
     (z ≥ 0). The two agree everywhere else. Caches the bool mask z > 0.
+    With Numba installed, forward and backward run as one compiled pass each
+    (``nn.kernels``), bit for bit the numbers of ``relu_forward``/``relu_backward``.
     """
 
     def __init__(self) -> None:
@@ -221,14 +224,16 @@ class ReLU(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         z = check_input(x, "ReLU")
         self._dtype = z.dtype
-        y, self._mask = relu_forward(z)
+        fast = kernels.relu_forward(z)  # the same numbers in one compiled pass (nn.kernels)
+        y, self._mask = fast if fast is not None else relu_forward(z)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._mask is None:
             raise self._backward_before_forward()
         dy = _check_dy(dy, "ReLU", self._mask.shape, self._dtype)
-        return relu_backward(dy, self._mask)
+        dz = kernels.masked_scale(dy, self._mask, 1.0)
+        return dz if dz is not None else relu_backward(dy, self._mask)
 
 
 class LeakyReLU(Module):

@@ -26,6 +26,7 @@ from trainlab._checks import (
     check_probability,
 )
 from trainlab._rng import RngLike, as_generator
+from trainlab.nn import kernels
 from trainlab.nn.linear import linear_forward
 from trainlab.nn.module import Module, Parameter
 
@@ -91,6 +92,8 @@ class Dropout(Module):
 
     Shapes: (N, D) -> (N, D), the input's dtype. p: drop probability in [0, 1).
     rng: a ``np.random.Generator`` or an int seed, kept as the attribute ``rng``.
+    With Numba installed, the mask, the scaling and the backward run as compiled passes
+    (``nn.kernels``) on the same draws, bit for bit the NumPy kernels' numbers.
     """
 
     def __init__(self, p: float = 0.5, rng: RngLike = None) -> None:
@@ -108,6 +111,10 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             self.mask = None
             return x
+        if kernels.takes(x):  # the same numbers in one compiled pass (nn.kernels)
+            u = self.rng.random(x.shape)  # keep_mask's draws
+            y, self.mask = kernels.dropout_forward(x, u, self.p)
+            return y
         self.mask = keep_mask(x.shape, self.p, self.rng)
         return dropout_forward(x, self.mask, self.p)
 
@@ -119,7 +126,8 @@ class Dropout(Module):
         dy = dy.astype(self._dtype, copy=False)
         if self.mask is None:
             return dy
-        return dropout_backward(dy, self.mask, self.p)
+        dx = kernels.masked_scale(dy, self.mask, 1.0 / (1.0 - self.p))
+        return dx if dx is not None else dropout_backward(dy, self.mask, self.p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

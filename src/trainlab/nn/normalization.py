@@ -22,6 +22,7 @@ from trainlab._checks import (
     check_int,
     check_number,
 )
+from trainlab.nn import kernels
 from trainlab.nn.module import Module, Parameter
 
 # -- kernels ---------------------------------------------------------------------------
@@ -184,6 +185,8 @@ class BatchNorm(Module):
     1/num_batches_tracked). Evaluation: the running statistics replace the batch's
     (the batch's are still used when ``track_running_stats=False``).
     A batch of one example has no variance: training on it raises ValueError.
+    With Numba installed, the training-mode forward and backward run as compiled loops
+    (``nn.kernels``), bit for bit the numbers of the NumPy kernels here.
 
     Ioffe & Szegedy 2015, "Batch Normalization: Accelerating Deep Network Training
     by Reducing Internal Covariate Shift".
@@ -237,14 +240,21 @@ class BatchNorm(Module):
                     f"{name}: Expected more than 1 value per channel when training, "
                     f"got input of shape {x.shape}."
                 )
-            x_hat, inv_std, mean, var = standardize(x, 0, self.eps)
+            # The compiled kernel gives standardize's and scale_shift's numbers (nn.kernels).
+            fast = kernels.batchnorm_forward(x, gamma, beta, self.eps)
+            if fast is not None:
+                y, x_hat, inv_std, mean, var = fast
+            else:
+                y = None
+                x_hat, inv_std, mean, var = standardize(x, 0, self.eps)
             inv_std = inv_std.reshape(-1)
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean.reshape(-1), var.reshape(-1), n)
         else:
+            y = None
             x_hat, inv_std = standardize_with(x, self.running_mean, self.running_var, self.eps)
         self._x_hat, self._inv_std, self._batch_stats = x_hat, inv_std, use_batch_stats
-        return scale_shift(x_hat, gamma, beta)
+        return y if y is not None else scale_shift(x_hat, gamma, beta)
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
         """running ← (1 − m)·running + m·batch, with the unbiased batch variance."""
@@ -266,8 +276,12 @@ class BatchNorm(Module):
         dy = check_grad_output(dy, type(self).__name__, x_hat.shape)
         dy = dy.astype(x_hat.dtype, copy=False)
         gamma = self.weight.data if self.affine else None
-        kernel = batchnorm_backward if self._batch_stats else batchnorm_eval_backward
-        dx, dgamma, dbeta = kernel(dy, x_hat, self._inv_std, gamma)
+        fast = kernels.batchnorm_backward(dy, x_hat, self._inv_std, gamma) if self._batch_stats else None
+        if fast is not None:  # batchnorm_backward's numbers, compiled (nn.kernels)
+            dx, dgamma, dbeta = fast
+        else:
+            kernel = batchnorm_backward if self._batch_stats else batchnorm_eval_backward
+            dx, dgamma, dbeta = kernel(dy, x_hat, self._inv_std, gamma)
         if self.affine:
             self.weight.grad += dgamma
             self.bias.grad += dbeta
