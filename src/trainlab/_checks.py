@@ -15,6 +15,14 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+class NonFiniteError(ValueError):
+    """A layer's or loss's input holds NaN or infinite values.
+
+    Raised by the forward checks, so that the training loop's NaN guard can tell a
+    diverging network (this error) from any other bad input (a plain ValueError).
+    """
+
+
 def check_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise TypeError."""
     resolved = None
@@ -137,7 +145,7 @@ def check_input(
     elif x.dtype not in FLOAT_DTYPES:  # float16 and longdouble become float32/float64
         x = x.astype(np.float64 if x.dtype.itemsize > 8 else np.float32)
     if not all_finite(x):
-        raise ValueError(f"{owner}: {name} contains NaN or infinite values.")
+        raise NonFiniteError(f"{owner}: {name} contains NaN or infinite values.")
     return x
 
 

@@ -437,3 +437,20 @@ def test_float64_inputs_follow_the_model_dtype(small_digits):
     trainer.fit(X.astype(np.float64), y, epochs=1, batch_size=100)
     assert seen == [np.float32] * 3
     assert trainer.predict(X[:5].astype(np.float64)).dtype == np.float32
+
+
+def test_nan_guard_tells_a_diverging_forward_from_other_bad_input():
+    from trainlab._checks import NonFiniteError
+    from trainlab.train.guard import is_non_finite_error
+
+    layer = nn.Linear(3, 2, rng=0)
+    with pytest.raises(NonFiniteError, match="Linear: .*NaN or infinite"):
+        layer(np.array([[np.nan, 0.0, 1.0]], dtype=np.float32))
+    with pytest.raises(NonFiniteError, match="CrossEntropyLoss: pred contains NaN"):
+        nn.CrossEntropyLoss()(np.array([[np.inf, 0.0]]), np.array([0]))
+    assert is_non_finite_error(NonFiniteError("x"))
+    # a ValueError that merely mentions NaN (bad data, a bad target) is not divergence
+    assert not is_non_finite_error(ValueError("MSELoss: target contains NaN or infinite values."))
+    with pytest.raises(ValueError, match="target contains NaN") as info:
+        nn.MSELoss()(np.zeros((2, 1)), np.array([[np.nan], [0.0]]))
+    assert not is_non_finite_error(info.value)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab._checks import all_finite
+from trainlab._checks import NonFiniteError, all_finite
 
 # -- kernels ---------------------------------------------------------------------------
 
@@ -108,7 +108,7 @@ def _check_pred(pred: Any, owner: str, ranks: tuple[int, ...], expected: str) ->
     if pred.shape[0] == 0:
         raise ValueError(f"{owner}: expected a non-empty batch. Received shape {pred.shape}.")
     if not all_finite(pred):
-        raise ValueError(f"{owner}: pred contains NaN or infinite values.")
+        raise NonFiniteError(f"{owner}: pred contains NaN or infinite values.")
     return pred
 
 

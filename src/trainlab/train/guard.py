@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from trainlab._checks import NonFiniteError
 from trainlab.nn.module import Parameter
 
 
@@ -46,8 +47,8 @@ def first_non_finite_grad(named_params: Iterable[tuple[str, Parameter]]) -> str 
 
 
 def is_non_finite_error(exc: BaseException) -> bool:
-    """A layer's or loss's input check that found NaN or infinite values."""
-    return isinstance(exc, ValueError) and "NaN or infinite" in str(exc)
+    """A layer's or loss's forward check that found NaN or infinite values (not bad data)."""
+    return isinstance(exc, NonFiniteError)
 
 
 def divergence_message(
