@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from trainlab._checks import check_dtype, check_int, check_number
+from trainlab.registry import Registry
 from trainlab._rng import RngLike, as_generator
 
 Initializer = Callable[..., np.ndarray]
@@ -129,21 +130,21 @@ def zeros(fan_in: int, fan_out: int, rng: RngLike = None, dtype: Any = np.float3
     return np.zeros((fan_in, fan_out), dtype=check_dtype(dtype))
 
 
-INITIALIZERS: dict[str, Initializer] = {
-    "naive_uniform": naive_uniform,
-    "torch_default": torch_default,
-    "xavier_uniform": xavier_uniform,
-    "glorot_uniform": glorot_uniform,
-    "xavier_normal": xavier_normal,
-    "glorot_normal": glorot_normal,
-    "he_uniform": he_uniform,
-    "kaiming_uniform": kaiming_uniform,
-    "he_normal": he_normal,
-    "kaiming_normal": kaiming_normal,
-    "lecun_normal": lecun_normal,
-    "lecun_uniform": lecun_uniform,
-    "zeros": zeros,
-}
+INITIALIZERS: Registry[Initializer] = Registry("initializer", "trainlab.initializers")
+"""Every initializer by name; plugins come from the ``trainlab.initializers`` entry points."""
+INITIALIZERS.add("naive_uniform", naive_uniform)
+INITIALIZERS.add("torch_default", torch_default)
+INITIALIZERS.add("xavier_uniform", xavier_uniform)
+INITIALIZERS.add("glorot_uniform", glorot_uniform)
+INITIALIZERS.add("xavier_normal", xavier_normal)
+INITIALIZERS.add("glorot_normal", glorot_normal)
+INITIALIZERS.add("he_uniform", he_uniform)
+INITIALIZERS.add("kaiming_uniform", kaiming_uniform)
+INITIALIZERS.add("he_normal", he_normal)
+INITIALIZERS.add("kaiming_normal", kaiming_normal)
+INITIALIZERS.add("lecun_normal", lecun_normal)
+INITIALIZERS.add("lecun_uniform", lecun_uniform)
+INITIALIZERS.add("zeros", zeros)
 
 # Var(w)·fan-in factor of each named initializer: Var(w) = factor / n (see the table above).
 VARIANCE: dict[str, tuple[float, str]] = {
@@ -175,10 +176,10 @@ def resolve(init: str | Initializer) -> Initializer:
     """Return the initializer for a name from this module, or the callable itself."""
     if callable(init):
         return init
-    if isinstance(init, str) and init in INITIALIZERS:
-        return INITIALIZERS[init]
+    if isinstance(init, str):
+        return INITIALIZERS.get_named(init, "init")
     raise ValueError(
-        f"init must be one of {sorted(INITIALIZERS)} or a callable "
+        f"init must be one of {INITIALIZERS.names()} or a callable "
         f"(fan_in, fan_out, rng, dtype) -> array. Received: {init!r}."
     )
 
@@ -210,7 +211,7 @@ def linear_parameters(
         raise ValueError("init returned NaN or infinite weights; every weight must be finite.")
     if not bias:
         return weight, None
-    if init == "torch_default":
+    if initializer is torch_default:  # the name or the function itself
         bound = 1.0 / math.sqrt(fan_in)
         b = rng.uniform(-bound, bound, size=fan_out).astype(dtype)
     else:

@@ -26,16 +26,7 @@ from trainlab import nn
 from trainlab._checks import check_dtype, check_probability
 from trainlab._rng import RngLike, as_generator
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "selu": nn.SELU,
-    "gelu": nn.GELU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "identity": nn.Identity,
-}
+ACTIVATIONS = nn.ACTIVATIONS  # the registry, re-exported where it used to live
 NORMS = ("none", "batch", "layer")
 
 
@@ -87,16 +78,8 @@ class MLPConfig:
             "hidden_sizes",
             tuple(_positive_int(h, f"hidden_sizes[{i}]") for i, h in enumerate(sizes)),
         )
-        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"MLPConfig: activation must be one of {list(ACTIVATIONS)}. "
-                f"Received: {self.activation!r}."
-            )
-        if not isinstance(self.init, str) or self.init not in _init.INITIALIZERS:
-            raise ValueError(
-                f"MLPConfig: init must be one of {list(_init.INITIALIZERS)}. "
-                f"Received: {self.init!r}."
-            )
+        nn.ACTIVATIONS.get_named(self.activation, "MLPConfig: activation")
+        _init.INITIALIZERS.get_named(self.init, "MLPConfig: init")
         if not isinstance(self.norm, str) or self.norm not in NORMS:
             raise ValueError(
                 f"MLPConfig: norm must be one of {list(NORMS)}. Received: {self.norm!r}."
@@ -173,7 +156,7 @@ def build_mlp(config: MLPConfig, rng: RngLike = None) -> nn.Sequential:
             layers.append(nn.BatchNorm(size, dtype=dtype))
         elif config.norm == "layer":
             layers.append(nn.LayerNorm(size, dtype=dtype))
-        layers.append(ACTIVATIONS[config.activation]())
+        layers.append(nn.ACTIVATIONS[config.activation]())
         if config.dropout > 0:
             layers.append(nn.Dropout(config.dropout, rng=_child(rng)))
         width = size

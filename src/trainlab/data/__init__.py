@@ -14,6 +14,7 @@
 from trainlab.data.batches import DataLoader, iterate_minibatches, num_batches
 from trainlab.data.dataset import MAX_INFERRED_CLASSES, TASKS, Dataset, encode_targets
 from trainlab.data.datasets import (
+    DATASETS,
     EXTRA_HINT,
     dataset_names,
     load_breast_cancer,
@@ -41,7 +42,7 @@ from trainlab.data.tables import load_csv, load_npz
 from trainlab.data.transforms import Compose, GaussianNoise, RandomShiftRotate, shift_rotate
 
 __all__ = [
-    "Dataset", "TASKS", "MAX_INFERRED_CLASSES", "encode_targets",
+    "DATASETS", "Dataset", "TASKS", "MAX_INFERRED_CLASSES", "encode_targets",
     "load_dataset", "dataset_names", "EXTRA_HINT",
     "load_digits", "load_breast_cancer", "load_diabetes", "load_iris", "load_wine",
     "load_mnist1d", "load_mnist5k", "load_mnist", "load_fashion_mnist",

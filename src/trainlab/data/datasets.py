@@ -14,12 +14,14 @@ import os
 import random
 from pathlib import Path
 from types import ModuleType
+from collections.abc import Callable
 
 import numpy as np
 
 from trainlab._checks import check_dtype, check_int
 from trainlab.data.dataset import Dataset
 from trainlab.data.mnist import load_mnist_idx
+from trainlab.registry import Registry
 from trainlab.data.tables import load_csv, load_npz
 
 EXTRA_HINT = 'pip install -e ".[datasets]"'
@@ -159,23 +161,21 @@ def load_fashion_mnist(data_dir=None, split: str = "all", download: bool = True,
     return load_mnist_idx("fashion_mnist", data_dir, split, download, timeout, dtype)
 
 
-LOADERS = {
-    "digits": load_digits,
-    "breast_cancer": load_breast_cancer,
-    "diabetes": load_diabetes,
-    "iris": load_iris,
-    "wine": load_wine,
-    "mnist1d": load_mnist1d,
-    "mnist5k": load_mnist5k,
-    "mnist": load_mnist,
-    "fashion_mnist": load_fashion_mnist,
-}
+DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
+"""Named datasets: each a loader ``(..., dtype=np.float32) -> Dataset``; ``csv:PATH`` and
+``npz:PATH`` (``FILE_LOADERS``) name files instead."""
+for _name, _loader in (("digits", load_digits), ("breast_cancer", load_breast_cancer),
+                       ("diabetes", load_diabetes), ("iris", load_iris), ("wine", load_wine),
+                       ("mnist1d", load_mnist1d), ("mnist5k", load_mnist5k),
+                       ("mnist", load_mnist), ("fashion_mnist", load_fashion_mnist)):
+    DATASETS.add(_name, _loader)
+LOADERS = DATASETS  # the older name
 FILE_LOADERS = {"csv": load_csv, "npz": load_npz}
 
 
 def dataset_names() -> list[str]:
     """Every name ``load_dataset`` accepts (``csv:PATH`` and ``npz:PATH`` take a file path)."""
-    return [*LOADERS, "csv:PATH", "npz:PATH"]
+    return [*DATASETS, "csv:PATH", "npz:PATH"]
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, **options) -> Dataset:
@@ -201,11 +201,11 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, **options
         args: tuple = (file_path,)
     else:
         key = name.lower().replace("-", "_")
-        if key not in LOADERS:
+        if key not in DATASETS:
             raise ValueError(
                 f"load_dataset: unknown dataset {name!r}. Valid names: {', '.join(dataset_names())}."
             )
-        loader = LOADERS[key]
+        loader = DATASETS[key]
         args = ()
         if "data_dir" in inspect.signature(loader).parameters:
             options["data_dir"] = data_dir

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from trainlab._checks import check_input, check_number
+from trainlab.registry import Registry
 
 
 def _as_matrix(X, owner: str, features: int | None = None) -> tuple[np.ndarray, bool]:
@@ -251,11 +252,13 @@ class IdentityScaler(_Scaler):
         self._state = {}
 
 
-SCALERS = {"standard": Standardizer, "minmax": MinMaxScaler, "none": IdentityScaler}
+SCALERS: Registry[type[_Scaler]] = Registry("scaler")
+"""Input normalisations by name (``--scaler``)."""
+SCALERS.add("standard", Standardizer)
+SCALERS.add("minmax", MinMaxScaler)
+SCALERS.add("none", IdentityScaler)
 
 
 def make_scaler(kind: str = "standard", **kwargs) -> _Scaler:
     """A new, unfitted scaler by name: "standard" (Standardizer), "minmax" or "none"."""
-    if not isinstance(kind, str) or kind not in SCALERS:
-        raise ValueError(f"make_scaler: kind must be one of {list(SCALERS)}. Received: {kind!r}.")
-    return SCALERS[kind](**kwargs)
+    return SCALERS.get_named(kind, "make_scaler: kind")(**kwargs)

@@ -1,6 +1,7 @@
 """Layers, activations, normalisation, regularisation and losses, each with a closed-form backward."""
 
 from trainlab.nn.activations import (
+    ACTIVATIONS,
     ELU,
     GELU,
     SELU,
@@ -13,11 +14,12 @@ from trainlab.nn.activations import (
 )
 from trainlab.nn.dropout import DropConnect, Dropout
 from trainlab.nn.linear import Linear
-from trainlab.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from trainlab.nn.losses import LOSSES, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from trainlab.nn.module import Module, Parameter, Sequential
 from trainlab.nn.normalization import BatchNorm, LayerNorm
 
 __all__ = [
+    "ACTIVATIONS", "LOSSES",
     "Linear", "Dropout", "DropConnect",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "Softmax", "Identity",
     "Module", "Parameter", "Sequential",

@@ -18,6 +18,7 @@ from scipy.special import erf
 
 from trainlab._checks import check_grad_output, check_input, check_number
 from trainlab.nn import kernels
+from trainlab.registry import Registry
 from trainlab.nn.module import Module
 
 SELU_ALPHA = 1.6732632423543772
@@ -384,3 +385,11 @@ class Identity(Module):
         if self._shape is None:
             raise self._backward_before_forward()
         return _check_dy(dy, "Identity", self._shape, self._dtype)
+
+
+ACTIVATIONS: Registry[type[Module]] = Registry("activation", "trainlab.activations")
+"""Hidden-layer activations by name (``--activation``, ``MLPConfig.activation``, the
+estimators); plugins come from the ``trainlab.activations`` entry points."""
+for _name, _cls in (("relu", ReLU), ("leaky_relu", LeakyReLU), ("elu", ELU), ("selu", SELU),
+                    ("gelu", GELU), ("tanh", Tanh), ("sigmoid", Sigmoid), ("identity", Identity)):
+    ACTIVATIONS.add(_name, _cls)

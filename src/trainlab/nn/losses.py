@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from trainlab._checks import NonFiniteError, all_finite
+from trainlab.registry import Registry
 
 # -- kernels ---------------------------------------------------------------------------
 
@@ -272,3 +273,10 @@ class CrossEntropyLoss(Loss):
 
     def _backward(self) -> np.ndarray:
         return cross_entropy_backward(self._exp_z, self._sum_exp, self._labels)
+
+
+LOSSES: Registry[type[Loss]] = Registry("loss")
+"""Losses by name."""
+for _name, _cls in (("mse", MSELoss), ("bce_with_logits", BCEWithLogitsLoss),
+                    ("cross_entropy", CrossEntropyLoss)):
+    LOSSES.add(_name, _cls)

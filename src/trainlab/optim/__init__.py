@@ -2,10 +2,11 @@
 
 from trainlab.optim.adagrad import Adagrad
 from trainlab.optim.adam import Adam, AdamW
-from trainlab.optim.base import Optimizer
+from trainlab.optim.base import OPTIMIZERS, Optimizer
 from trainlab.optim.clip import clip_grad_norm, clip_grad_value
 from trainlab.optim.rmsprop import RMSprop
 from trainlab.optim.schedules import (
+    SCHEDULES,
     CosineAnnealingLR,
     ExponentialLR,
     LRScheduler,
@@ -15,6 +16,7 @@ from trainlab.optim.schedules import (
 from trainlab.optim.sgd import SGD
 
 __all__: list[str] = [
+    "OPTIMIZERS", "SCHEDULES",
     "Optimizer",
     "SGD",
     "Adagrad",

@@ -9,9 +9,10 @@ import numpy as np
 
 from trainlab._checks import check_number
 from trainlab.nn.module import Parameter
-from trainlab.optim.base import Optimizer
+from trainlab.optim.base import OPTIMIZERS, Optimizer
 
 
+@OPTIMIZERS.register("adagrad")
 class Adagrad(Optimizer):
     r"""Adagrad (Duchi, Hazan & Singer, "Adaptive Subgradient Methods for Online Learning
     and Stochastic Optimization", JMLR 2011).

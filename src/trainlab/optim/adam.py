@@ -10,9 +10,10 @@ import numpy as np
 from trainlab._checks import check_number
 from trainlab.nn.module import Parameter
 from trainlab.optim import fused
-from trainlab.optim.base import Optimizer, check_flag, lerp_
+from trainlab.optim.base import OPTIMIZERS, Optimizer, check_flag, lerp_
 
 
+@OPTIMIZERS.register("adam")
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015).
 
@@ -143,6 +144,7 @@ class Adam(Optimizer):
         p.data -= np.multiply(tmp, step_size, out=tmp)
 
 
+@OPTIMIZERS.register("adamw")
 class AdamW(Adam):
     r"""AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019).
 

@@ -30,6 +30,11 @@ import numpy as np
 from trainlab._checks import check_number
 from trainlab.nn.module import Module, Parameter
 from trainlab.optim import fused
+from trainlab.registry import Registry
+
+OPTIMIZERS: Registry[type] = Registry("optimizer", "trainlab.optimizers")
+"""Optimizers by name (``--optimizer``, the estimators, TOML, sweep specs, checkpoints);
+plugins come from the ``trainlab.optimizers`` entry points."""
 
 
 def check_params(params: Any, owner: str) -> list[Parameter]:

@@ -9,9 +9,10 @@ import numpy as np
 
 from trainlab._checks import check_number
 from trainlab.nn.module import Parameter
-from trainlab.optim.base import Optimizer, check_flag, lerp_
+from trainlab.optim.base import OPTIMIZERS, Optimizer, check_flag, lerp_
 
 
+@OPTIMIZERS.register("rmsprop")
 class RMSprop(Optimizer):
     r"""RMSprop (Tieleman & Hinton, Coursera "Neural Networks for Machine Learning",
     lecture 6.5, 2012); the centered variant is from Graves, "Generating Sequences

@@ -20,6 +20,11 @@ import numpy as np
 
 from trainlab._checks import check_int, check_number
 from trainlab.optim.base import Optimizer
+from trainlab.registry import Registry
+
+
+SCHEDULES: Registry[type] = Registry("schedule")
+"""Learning-rate schedules by name (``--schedule``); ``"none"`` is no schedule."""
 
 
 class LRScheduler:
@@ -108,6 +113,7 @@ class LRScheduler:
         return f"{type(self).__name__}({options}, last_epoch={self.last_epoch})"
 
 
+@SCHEDULES.register("exponential")
 class ExponentialLR(LRScheduler):
     r"""Multiply the learning rate by ``gamma`` every epoch: the notes' ``lr_n = lr_{n−1}·α``.
 
@@ -124,6 +130,7 @@ class ExponentialLR(LRScheduler):
         return lr * self.gamma
 
 
+@SCHEDULES.register("step")
 class StepLR(LRScheduler):
     r"""Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
 
@@ -145,6 +152,7 @@ class StepLR(LRScheduler):
         return lr * self.gamma
 
 
+@SCHEDULES.register("cosine")
 class CosineAnnealingLR(LRScheduler):
     r"""Cosine annealing from ``base_lr`` down to ``eta_min`` over ``T_max`` epochs.
 
@@ -176,6 +184,7 @@ class CosineAnnealingLR(LRScheduler):
         ) * (lr - eta_min) + eta_min
 
 
+@SCHEDULES.register("plateau")
 class ReduceLROnPlateau(LRScheduler):
     r"""Multiply the learning rate by ``factor`` when a monitored metric stops improving.
 

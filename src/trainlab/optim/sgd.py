@@ -10,9 +10,10 @@ import numpy as np
 from trainlab._checks import check_number
 from trainlab.nn.module import Parameter
 from trainlab.optim import fused
-from trainlab.optim.base import Optimizer, check_flag
+from trainlab.optim.base import OPTIMIZERS, Optimizer, check_flag
 
 
+@OPTIMIZERS.register("sgd")
 class SGD(Optimizer):
     r"""Minibatch gradient descent, with momentum (Polyak, 1964) and Nesterov momentum.
 
