@@ -146,6 +146,28 @@ INITIALIZERS.add("lecun_normal", lecun_normal)
 INITIALIZERS.add("lecun_uniform", lecun_uniform)
 INITIALIZERS.add("zeros", zeros)
 
+RECOMMENDED: dict[str, str] = {
+    "relu": "he_normal",
+    "leaky_relu": "he_normal",
+    "elu": "he_normal",
+    "gelu": "he_normal",
+    "selu": "lecun_normal",
+    "identity": "lecun_normal",
+    "tanh": "xavier_normal",
+    "sigmoid": "xavier_normal",
+}
+"""The initializer each activation is designed for (notes §2, §4): He for the ReLU family
+(half the units are off), LeCun for SELU (self-normalisation) and for the identity
+(Var(θ) = 1/k, derived for linear activations), Glorot/Xavier for the symmetric
+saturating tanh and sigmoid."""
+
+
+def recommended(activation: str) -> str:
+    """The initializer :data:`RECOMMENDED` for ``activation``; LeCun normal (variance
+    1/fan_in, the linear case) for an activation it does not list, such as a plugin."""
+    return RECOMMENDED.get(activation, "lecun_normal")
+
+
 # Var(w)·fan-in factor of each named initializer: Var(w) = factor / n (see the table above).
 VARIANCE: dict[str, tuple[float, str]] = {
     "naive_uniform": (1 / 3, "fan_in"),

@@ -51,6 +51,8 @@ class MLPConfig:
     dropout: drop probability after each hidden activation (0 = no Dropout layer).
     dropconnect: drop probability of the hidden weights (0 = plain Linear layers).
     dtype: ``"float32"`` or ``"float64"``.
+    output_init: the output layer's initializer (None: ``init``). A linear output for
+        regression suits LeCun's Var(w) = 1/fan_in (notes §2: the identity's gain is 1).
     """
 
     in_features: int
@@ -62,6 +64,7 @@ class MLPConfig:
     dropout: float = 0.0
     dropconnect: float = 0.0
     dtype: str = "float32"
+    output_init: str | None = None
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -80,6 +83,8 @@ class MLPConfig:
         )
         nn.ACTIVATIONS.get_named(self.activation, "MLPConfig: activation")
         _init.INITIALIZERS.get_named(self.init, "MLPConfig: init")
+        if self.output_init is not None:
+            _init.INITIALIZERS.get_named(self.output_init, "MLPConfig: output_init")
         if not isinstance(self.norm, str) or self.norm not in NORMS:
             raise ValueError(
                 f"MLPConfig: norm must be one of {list(NORMS)}. Received: {self.norm!r}."
@@ -95,9 +100,12 @@ class MLPConfig:
         put("dtype", dtype.name)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (``hidden_sizes`` as a list)."""
+        """A JSON-able dict (``hidden_sizes`` as a list; ``output_init`` only when set, so
+        that files written before it existed read back the same)."""
         out = dataclasses.asdict(self)
         out["hidden_sizes"] = list(self.hidden_sizes)
+        if out["output_init"] is None:
+            del out["output_init"]
         return out
 
     @classmethod
@@ -160,7 +168,8 @@ def build_mlp(config: MLPConfig, rng: RngLike = None) -> nn.Sequential:
         if config.dropout > 0:
             layers.append(nn.Dropout(config.dropout, rng=_child(rng)))
         width = size
+    output_init = config.init if config.output_init is None else config.output_init
     layers.append(
-        nn.Linear(width, config.out_features, init=config.init, rng=_child(rng), dtype=dtype)
+        nn.Linear(width, config.out_features, init=output_init, rng=_child(rng), dtype=dtype)
     )
     return nn.Sequential(*layers)

@@ -10,7 +10,7 @@ import pytest
 from cli_helpers import run_cli
 
 from trainlab import data
-from trainlab.cli.build import run_seeds
+from trainlab.runs import RunSeeds
 from trainlab.train import load_checkpoint, load_model
 
 
@@ -46,7 +46,7 @@ def test_evaluate_on_another_dataset_file(tmp_path, capsys, finished_run):
 
 def digits_test_split(run):
     ds = data.load_dataset("digits")
-    split_seed, _, _ = run_seeds(1)
+    split_seed = RunSeeds.from_seed(1).split
     return data.train_val_test_split(ds.X, ds.y, seed=split_seed)
 
 
@@ -113,7 +113,12 @@ def test_predict_regression(tmp_path, capsys):
     model = load_model(tmp_path / "lin" / "model.safetensors")
     ckpt = load_checkpoint(tmp_path / "lin" / "model.safetensors")
     mean, std = (ckpt.standardizer["state"][k] for k in ("mean", "std"))
-    expected = model.forward(((X - mean) / std).astype(np.float32))[:, 0]
+    target = ckpt.extra["target_scaler"]  # the targets were standardised for training
+    assert target["type"] == "Standardizer"
+    y_mean, y_std = (np.asarray(target["state"][k])[0] for k in ("mean", "std"))
+    assert abs(y_mean - y[:200].mean()) < 1.0 and y_std > 1.0  # statistics in y's units
+    scaled = model.forward(((X - mean) / std).astype(np.float32))[:, 0]
+    expected = scaled * y_std + y_mean  # predictions come back in y's units
     np.testing.assert_allclose([float(r["prediction"]) for r in rows], expected, rtol=1e-5, atol=1e-5)
 
 

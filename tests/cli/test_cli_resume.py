@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from cli_helpers import run_cli, subprocess_env
 
+from trainlab import runs
 from trainlab.train import load_checkpoint
 
 SETTINGS = ["--hidden", "32", "--dropout", "0.2", "--augment", "noise", "--seed", "5",
@@ -128,7 +129,7 @@ def test_a_run_being_trained_cannot_be_resumed_twice(capsys, finished_run):
 
 def test_resume_removes_what_a_killed_process_left_half_written(tmp_path, capsys):
     assert run_cli(capsys, "train", "--epochs", "1", "--hidden", "8", "-q", "--no-monitor",
-                   "--out", tmp_path, "--name", "k")[0] == 0
+                   "--schedule", "none", "--out", tmp_path, "--name", "k")[0] == 0
     run = tmp_path / "k"
     stale = run / ".checkpoint.safetensors.abc123.tmp"
     stale.write_bytes(b"half a checkpoint")
@@ -146,6 +147,8 @@ def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_over(tmp_path
     early = tmp_path / "early"
     for name in ("checkpoint.safetensors", "model.safetensors", "metrics.csv"):
         (early / name).unlink()
+    info = json.loads((early / "run.json").read_text())
+    runs.write_run_info(early, {**info, "status": "running", "epochs_completed": 0})
     status, out, err = run_cli(capsys, "train", "--resume", early)
     assert status == 0, err
     assert "no complete checkpoint" in out

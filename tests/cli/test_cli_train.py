@@ -12,7 +12,7 @@ import pytest
 from cli_helpers import QUICK, run_cli, run_subprocess
 
 from trainlab import runs
-from trainlab.cli.settings import SETTINGS, defaults
+from trainlab.recipe import applies, from_flat, read_toml
 from trainlab.train import load_checkpoint, load_model
 
 
@@ -42,10 +42,16 @@ def test_config_toml_is_fully_resolved_and_reusable(finished_run):
     with open(finished_run / "config.toml", "rb") as f:
         config = tomllib.load(f)
     assert config["epochs"] == 3 and config["hidden"] == [32] and config["seed"] == 1
-    # every setting that is not "off" is written, with the value the run used
-    written = {s.name for s in SETTINGS if s.name in config}
-    assert written >= {s.name for s in SETTINGS if defaults()[s.name] is not None}
+    # exactly the settings that apply to the run are written, with the values it used
+    recipe = from_flat({k: v for k, v in read_toml(finished_run / "config.toml").items()
+                        if k not in ("out", "name")})
+    written = set(config) - {"out", "name"}
+    applicable = {n for n in recipe.to_flat() if applies(recipe, n, "classification")}
+    assert written <= applicable
+    assert applicable - written <= {"data_dir", "clip_norm", "clip_value", "optimizer_options",
+                                    "schedule_options", "target_scaler"}  # off: comments
     assert config["weight_decay"] == 0.0 and config["eps"] == 1e-8
+    assert "momentum" not in config and "nesterov" not in config  # Adam has neither
 
 
 def test_checkpoint_holds_the_full_state(finished_run):
@@ -71,8 +77,9 @@ def test_prints_epoch_lines_summary_and_health_table(tmp_path, capsys):
 
 
 def test_no_monitor_turns_the_diagnostics_off(tmp_path, capsys):
-    status, out, _ = run_cli(capsys, "train", *QUICK, "--no-monitor", "--out", tmp_path)
-    assert status == 0
+    quick = [a for a in QUICK if a not in ("--monitor-every", "10")]
+    status, out, err = run_cli(capsys, "train", *quick, "--no-monitor", "--out", tmp_path)
+    assert status == 0, err
     run = tmp_path / "digits"
     assert not (run / "monitor.json").exists()
     assert "layer health" not in out

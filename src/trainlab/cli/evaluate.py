@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.cli import build
 from trainlab.cli.errors import EXIT_OK, UsageError
-from trainlab.cli.rundata import Run, model_and_scaler, open_run
+from trainlab.runs import prepare
+from trainlab.runs.record import LoadedModel, RunRecord
 
 
 def add_parser(sub: Any) -> None:
@@ -34,9 +34,8 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def relabel(y: np.ndarray, names: Any, run: Run, where: str) -> np.ndarray:
+def relabel(y: np.ndarray, names: Any, trained: list[str] | None, where: str) -> np.ndarray:
     """Map the labels of another dataset onto the run's classes by class name."""
-    trained = run.class_names
     if names is None or trained is None or list(names) == list(trained)[: len(names)]:
         return y
     index = {name: i for i, name in enumerate(trained)}
@@ -47,28 +46,20 @@ def relabel(y: np.ndarray, names: Any, run: Run, where: str) -> np.ndarray:
     return np.array([index[names[k]] for k in y], dtype=np.int64)
 
 
-def evaluation_data(run: Run, data: str | None, split: str,
-                    features: int) -> tuple[np.ndarray, np.ndarray, str]:
+def evaluation_data(record: RunRecord, loaded: LoadedModel, data: str | None,
+                    split: str) -> tuple[np.ndarray, np.ndarray, str]:
     """The raw (X, y) to evaluate and a description."""
     if data is None:
-        if split not in ("train", "val", "test"):
-            raise UsageError(f"setting 'split' (--split) must be one of train, val, test; "
-                             f"received {split!r}.")
-        dataset = build.load_data(run.values["data"], run.values)
-        index = {"train": 0, "val": 2, "test": 4}[split]
-        split_seed, _, _ = build.run_seeds(run.values["seed"])
-        parts = build.data.train_val_test_split(
-            dataset.X, dataset.y, val_fraction=run.values["val_fraction"],
-            test_fraction=run.values["test_fraction"], seed=split_seed)
-        return parts[index], parts[index + 1], f"{run.values['data']} ({split} split)"
-    dataset = build.load_data(data, run.values)
-    check_features(dataset.X, features, f"setting 'data' (--data) = {data!r}")
-    if dataset.task != run.task:
-        raise UsageError(f"setting 'data' (--data) = {data!r} is a {dataset.task} dataset; "
-                         f"the run does {run.task}.")
+        X, y = record.split(split)
+        return X, y, f"{record.config.data.data} ({split} split)"
+    dataset = prepare.load(record.config.data, record.config.model.dtype, name=data)
+    where = f"setting 'data' (--data) = {data!r}"
+    check_features(dataset.X, loaded.in_features, where)
+    if dataset.task != loaded.task:
+        raise UsageError(f"{where} is a {dataset.task} dataset; the run does {loaded.task}.")
     y = dataset.y
     if dataset.task == "classification":
-        y = relabel(y, dataset.class_names, run, f"setting 'data' (--data) = {data!r}")
+        y = relabel(y, dataset.class_names, loaded.class_names, where)
     return dataset.X, y, f"{data} (all {dataset.n_samples} examples)"
 
 
@@ -79,54 +70,25 @@ def check_features(X: np.ndarray, expected: int, where: str) -> None:
                          f"received {got}.")
 
 
-def metrics(model: Any, scaler: Any, X: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
-    from trainlab.train import Trainer
-
-    loss = build.make_loss(task)
-    params = model.parameters()
-    dtype = params[0].data.dtype if params else np.float32
-    trainer = Trainer(model, loss, _NoOptimizer(), task=task, verbose=0)
-    with np.errstate(all="ignore"):
-        return trainer.evaluate(scaler.transform(X.astype(dtype, copy=False)), y)
-
-
-class _NoOptimizer:
-    """Evaluation needs no optimizer; the Trainer only checks that these exist."""
-
-    lr = 0.0
-
-    def step(self) -> None:  # pragma: no cover - never called
-        raise RuntimeError("evaluation does not train")
-
-    def state_dict(self) -> dict:  # pragma: no cover
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:  # pragma: no cover
-        pass
-
-
 def run(args: argparse.Namespace) -> int:
-    run_obj = open_run(args.run)
-    checkpoint = run_obj.load_final()
-    model, scaler = model_and_scaler(checkpoint)
-    features = int(checkpoint.model_config["in_features"])
-    X, y, what = evaluation_data(run_obj, args.data, args.split, features)
-    check_features(X, features, f"run {str(run_obj.path)!r}")
-    if run_obj.task == "classification" and y.size and y.max() >= checkpoint.model_config["out_features"]:
+    record = RunRecord.open(args.run)
+    loaded = record.load()
+    X, y, what = evaluation_data(record, loaded, args.data, args.split)
+    check_features(X, loaded.in_features, f"run {str(record.path)!r}")
+    classes = max(loaded.out_features, 2)
+    if loaded.task == "classification" and y.size and y.max() >= classes:
         raise UsageError(f"setting 'data' (--data): label {int(y.max())} is beyond the model's "
-                         f"{checkpoint.model_config['out_features']} classes.")
-    result = metrics(model, scaler, X, y, run_obj.task)
-    result = {"n": int(X.shape[0]), **result}
+                         f"{classes} classes.")
+    result = {"n": int(X.shape[0]), **loaded.evaluate(X, y)}
+    checkpoint = loaded.checkpoint
     if args.json:
-        print(json.dumps({"run": str(run_obj.path), "data": what,
+        print(json.dumps({"run": str(record.path), "data": what,
                           "checkpoint": checkpoint.path.name, "epoch": checkpoint.epoch,
                           "metrics": result}))
         return EXIT_OK
-    print(f"run: {run_obj.path}  model: {checkpoint.path.name} (epoch {checkpoint.epoch})")
+    print(f"run: {record.path}  model: {checkpoint.path.name} (epoch {checkpoint.epoch})")
     print(f"data: {what}")
     for key, value in result.items():
         shown = f"{value:.6g}" if isinstance(value, float) and math.isfinite(value) else value
         print(f"{key:>10}: {shown}")
-    if "accuracy" in result:
-        print(f"accuracy: {100 * result['accuracy']:.2f}%")
     return EXIT_OK

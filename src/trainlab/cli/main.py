@@ -8,6 +8,7 @@ import difflib
 import sys
 from collections.abc import Sequence
 
+from trainlab.recipe.settings import SettingError
 from trainlab.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line, report
 
 
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         with one_blas_thread():
             return args.handler(args)
-    except UsageError as exc:
+    except (UsageError, SettingError) as exc:
         report(f"trainlab: error: {exc}")
         return EXIT_USAGE
     except SystemExit as exc:  # --help and --version

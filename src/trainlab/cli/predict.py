@@ -1,10 +1,16 @@
 """``trainlab predict RUN --input FILE --output FILE``: the model's predictions for new rows.
 
-Input: a ``.csv`` with a header row, or an ``.npz`` with an array ``X`` ((n, d) or
-(n, height, width)). A CSV whose header holds every feature name of the run's dataset
-is read by name (other columns, such as the target, are ignored); otherwise it must
-have exactly as many numeric columns as the model has inputs. The run's saved input
-normalisation is applied.
+Input: a ``.csv``, or an ``.npz`` with an array ``X`` ((n, d) or (n, height, width)).
+A CSV whose first row is text has a header: when it names the run's features, its
+columns are matched to them by name, in any order (other columns, such as the target,
+are ignored), and a header that names only some of them is refused, naming the missing
+ones; a header that names none of them is read in order, and must have as many columns
+as the model's inputs. A CSV
+whose first row is numbers has no header: its columns are taken in order and must be
+as many as the model's inputs. The run's saved input normalisation is applied.
+
+Class names that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) are written with a leading ``'``.
 
 Output (by the suffix of ``--output``):
 
@@ -29,7 +35,7 @@ import numpy as np
 
 from trainlab import runs
 from trainlab.cli.errors import EXIT_OK, UsageError, one_line
-from trainlab.cli.rundata import Run, model_and_scaler, open_run
+from trainlab.runs.record import LoadedModel, RunRecord
 
 FORMATS = (".csv", ".npz")
 
@@ -66,16 +72,16 @@ def read_csv_features(path: Path, features: int, names: list[str] | None) -> np.
         raise UsageError(f"{where}: cannot read it as CSV ({one_line(exc)}).") from None
     if not rows:
         raise UsageError(f"{where}: the file is empty; expected a header row and data rows.")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    if names and set(names) <= set(header) and len(header) != features:
-        columns = [header.index(n) for n in names]
-    elif len(header) == features:
+    first = [h.strip() for h in rows[0]]
+    if all(_is_number(c) for c in first):  # no header: every row is data, columns in order
+        header, body = [f"column {j + 1}" for j in range(len(first))], rows
+        if len(header) != features:
+            raise UsageError(f"{where}: the model takes {features} features; the file has "
+                             f"{len(header)} columns and no header.")
         columns = list(range(features))
     else:
-        raise UsageError(f"{where}: the model takes {features} features; the file has "
-                         f"{len(header)} columns ({', '.join(header[:8])}"
-                         f"{', ...' if len(header) > 8 else ''}) and they are not the run's "
-                         "feature names.")
+        header, body = first, rows[1:]
+        columns = _columns_by_name(header, features, names, where)
     if not body:
         raise UsageError(f"{where}: no data rows after the header.")
     X = np.empty((len(body), len(columns)), dtype=np.float64)
@@ -90,6 +96,46 @@ def read_csv_features(path: Path, features: int, names: list[str] | None) -> np.
                 raise UsageError(f"{where}: row {i + 2}, column {header[c]!r}: {row[c]!r} is "
                                  "not a number.") from None
     return X
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _columns_by_name(header: list[str], features: int, names: list[str] | None,
+                     where: str) -> list[int]:
+    """The positions of the run's features in a header; order never changes an answer."""
+    duplicated = {h for h in header if header.count(h) > 1} if len(header) < 5000 else set()
+    if names and len(names) == features:
+        index = {h: j for j, h in enumerate(header)}
+        present = [n for n in names if n in index]
+        if len(present) == features:
+            clash = duplicated & set(names)
+            if clash:
+                raise UsageError(f"{where}: the header names {sorted(clash)[:5]} more than once.")
+            return [index[n] for n in names]
+        if present:
+            missing = [n for n in names if n not in index]
+            raise UsageError(f"{where}: the header names {len(present)} of the run's {features} "
+                             f"features; missing: {', '.join(missing[:8])}"
+                             f"{', ...' if len(missing) > 8 else ''}.")
+    if len(header) != features:
+        raise UsageError(f"{where}: the model takes {features} features; the file has "
+                         f"{len(header)} columns ({', '.join(header[:8])}"
+                         f"{', ...' if len(header) > 8 else ''}).")
+    return list(range(features))
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def read_npz_features(path: Path) -> np.ndarray:
@@ -144,19 +190,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def predict_outputs(model: Any, scaler: Any, X: np.ndarray, batch: int = 1024) -> np.ndarray:
-    params = model.parameters()
-    dtype = params[0].data.dtype if params else np.float32
-    Xs = scaler.transform(X.astype(dtype))
-    model.eval()
-    with np.errstate(all="ignore"):
-        return np.concatenate([model.forward(Xs[i:i + batch]) for i in range(0, len(Xs), batch)])
-
-
-def write_predictions(path: Path, run: Run, outputs: np.ndarray) -> None:
+def write_predictions(path: Path, run: LoadedModel, outputs: np.ndarray) -> None:
     suffix = _suffix(path, "output")
     buffer = io.BytesIO()
     if run.task == "classification":
+        if outputs.shape[1] == 1:  # one logit z: P(class 1) = σ(z)
+            outputs = np.column_stack([np.zeros_like(outputs[:, 0]), outputs[:, 0]])
         probabilities = softmax(outputs)
         labels = probabilities.argmax(axis=1)
         names = run.class_names or [str(k) for k in range(outputs.shape[1])]
@@ -167,9 +206,11 @@ def write_predictions(path: Path, run: Run, outputs: np.ndarray) -> None:
         else:
             text = io.StringIO()
             writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(["label", "class", *(f"prob_{n}" for n in names)])
-            for k, p in zip(labels, probabilities):
-                writer.writerow([int(k), names[k], *(repr(float(v)) for v in p)])
+            writer.writerow(["label", "class",
+                             *(spreadsheet_safe(f"prob_{n}") for n in names)])
+            for k, p in zip(labels, probabilities, strict=True):
+                writer.writerow([int(k), spreadsheet_safe(names[k]),
+                                 *(repr(float(v)) for v in p)])
             buffer.write(text.getvalue().encode("utf-8"))
     else:
         preds = outputs[:, 0] if outputs.shape[1] == 1 else outputs
@@ -200,17 +241,15 @@ def run(args: argparse.Namespace) -> int:
     if output.parent.is_dir() and not os.access(output.parent, os.W_OK):
         raise UsageError(f"setting 'output' (--output) = {str(output)!r}: the folder "
                          f"{str(output.parent)!r} is not writable.")
-    run_obj = open_run(args.run)
-    checkpoint = run_obj.load_final()
-    model, scaler = model_and_scaler(checkpoint)
-    features = int(checkpoint.model_config["in_features"])
-    X = read_features(Path(args.input), features, run_obj.feature_names)
-    outputs = predict_outputs(model, scaler, X)
+    loaded = RunRecord.open(args.run).load()
+    X = read_features(Path(args.input), loaded.in_features, loaded.feature_names)
+    with np.errstate(all="ignore"):
+        outputs = loaded.predict(X)
     if not np.isfinite(outputs).all():
         raise UsageError(f"setting 'input' (--input): the model's outputs are not finite for "
                          "some examples (inputs far outside the training data?).")
-    write_predictions(output, run_obj, outputs)
-    kind = "class predictions and probabilities" if run_obj.task == "classification" else "predictions"
+    write_predictions(output, loaded, outputs)
+    kind = "class predictions and probabilities" if loaded.task == "classification" else "predictions"
     print(f"wrote {kind} for {X.shape[0]} examples to {output}")
     return EXIT_OK
 

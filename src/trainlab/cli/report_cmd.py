@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from trainlab.cli.errors import EXIT_OK, UsageError, one_line
-from trainlab.cli.rundata import open_run
+from trainlab.runs.record import RunRecord
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from trainlab.report.run_report import write_run_report
     from trainlab.train import CheckpointError
 
-    run_obj = open_run(args.run)
+    run_obj = RunRecord.open(args.run)
     try:
         path = write_run_report(run_obj.path, output=args.output)
     except CheckpointError as exc:

@@ -17,10 +17,10 @@ import math
 
 import numpy as np
 
-from trainlab import nn, optim
+from trainlab import nn
 from trainlab.diagnostics.plots import COLORS, new_figure
 from trainlab.diagnostics.probe import Snapshot, tap
-from trainlab.lab.common import Split, load_split, train
+from trainlab.lab.common import Split, load_split, optimizer, train
 from trainlab.lab.experiment import Context, Experiment
 from trainlab.train import LambdaCallback, accuracy, predicted_classes
 
@@ -73,7 +73,7 @@ def train_watched(split: Split, batchnorm: bool, seed: int, epochs: int, every: 
             log["acc"].append(trainer.evaluate(split.X_val, split.y_val)["accuracy"])
             log["q"].append(np.percentile(sigmoid_inputs(model, probe), PERCENTILES, axis=0))
 
-    trainer, _ = train(model, split, optim.SGD(model.parameters(), lr=0.5), epochs=epochs,
+    trainer, _ = train(model, split, optimizer(model, "sgd", lr=0.5), epochs=epochs,
                        batch_size=50, seed=seed, callbacks=[LambdaCallback(on_batch_end=watch)])
     q = np.array(log["q"])  # (checkpoints, 3 percentiles, 100 units)
     spread = (q[:, 2] - q[:, 0]).mean(axis=1)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainlab import data, optim
+from trainlab import data
 from trainlab.diagnostics.plots import COLORS, new_figure
-from trainlab.lab.common import Split, load_split, mlp, train
+from trainlab.lab.common import Split, load_split, mlp, optimizer, train
 from trainlab.lab.experiment import Context, Experiment
 from trainlab.train import accuracy, predicted_classes
 
@@ -67,7 +67,7 @@ def robustness(split: Split, scaling: tuple[float, float], augment: bool, seed: 
                epochs: int) -> dict[str, float]:
     """Test accuracy on the original and on shifted test images of a 2×128 ReLU MLP."""
     model = mlp(split.n_features, [128, 128], split.n_classes, "relu", "he_normal", seed=seed)
-    trainer, _ = train(model, split, optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
+    trainer, _ = train(model, split, optimizer(model, "sgd", lr=0.01, momentum=0.9),
                        epochs=epochs, batch_size=32, seed=seed,
                        transform=augmenter(scaling) if augment else None)
     model.eval()

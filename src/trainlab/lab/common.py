@@ -13,8 +13,9 @@ import numpy as np
 
 from trainlab import data, nn
 from trainlab.diagnostics.probe import layer_chain, tap
-from trainlab.models import MLPConfig, build_mlp
-from trainlab.nn.module import Module
+from trainlab.nn.module import Module, Parameter
+from trainlab.recipe import from_flat
+from trainlab.runs import build
 from trainlab.train import Trainer
 
 
@@ -74,10 +75,24 @@ def load_split(name: str = "digits", seed: int = 0, standardize: bool = True,
 def mlp(in_features: int, hidden: Sequence[int], out_features: int, activation: str = "relu",
         init: str = "torch_default", norm: str = "none", dropout: float = 0.0,
         dropconnect: float = 0.0, seed: int = 0, dtype: str = "float32") -> nn.Sequential:
-    """``build_mlp`` with the arguments spelled out."""
-    config = MLPConfig(in_features, tuple(hidden), out_features, activation, init, norm,
-                       dropout, dropconnect, dtype)
-    return build_mlp(config, rng=seed)
+    """An arm's model, built from the run recipe's model settings (as every run's is)."""
+    config = from_flat({"hidden": list(hidden), "activation": activation, "init": init,
+                        "norm": norm, "dropout": dropout, "dropconnect": dropconnect,
+                        "dtype": dtype})
+    return build.build_model(config, in_features, out_features, seed)[1]
+
+
+def optimizer(model: Module | list[Parameter], name: str, **settings: Any) -> Any:
+    """An arm's optimizer from recipe settings (``optimizer(model, "sgd", lr=0.01,
+    momentum=0.9)``): the same names, defaults and checks as ``trainlab train``."""
+    params = model.parameters() if isinstance(model, Module) else list(model)
+    return build.build_optimizer(from_flat({"optimizer": name, **settings}), params)
+
+
+def schedule_for(opt: Any, name: str, **settings: Any) -> Any:
+    """An arm's learning-rate schedule from recipe settings (``schedule_for(opt,
+    "exponential", gamma=0.9)``)."""
+    return build.build_schedule(from_flat({"schedule": name, **settings}), opt)
 
 
 def train(model: Module, split: Split, optimizer: Any, *, epochs: int, batch_size: int = 32,

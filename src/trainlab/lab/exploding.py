@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from trainlab import init as _init
-from trainlab import nn, optim
+from trainlab import nn
 from trainlab.diagnostics.monitor import Monitor
 from trainlab.diagnostics.plots import COLORS, new_figure, positive
-from trainlab.lab.common import Split, load_split, test_accuracy, train
+from trainlab.lab.common import Split, load_split, optimizer, test_accuracy, train
 from trainlab.lab.experiment import Context, Experiment
 
 CLIPPING = {"no clipping": {}, "clip by norm ε=1": {"clip_norm": 1.0},
@@ -46,7 +46,7 @@ def relu_net(init: Any, depth: int, width: int, n_in: int, n_out: int, seed: int
 def run_one(split: Split, init: Any, lr: float, clipping: dict, seed: int, epochs: int,
             monitor: Monitor | None = None) -> dict[str, Any]:
     model = relu_net(init, 10, 64, split.n_features, split.n_classes, seed)
-    opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    opt = optimizer(model, "sgd", lr=lr, momentum=0.9)
     trainer, history = train(model, split, opt, epochs=epochs, batch_size=32, seed=seed,
                              callbacks=[monitor] if monitor else [], **clipping)
     finite = history.diverged is None and all(np.isfinite(p.data).all() for p in model.parameters())

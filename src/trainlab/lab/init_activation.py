@@ -16,10 +16,9 @@ import math
 
 import numpy as np
 
-from trainlab import optim
 from trainlab.diagnostics.plots import COLORS, new_figure
 from trainlab.diagnostics.theory import input_statistics, predict_signal
-from trainlab.lab.common import fmt, load_split, mlp, per_layer_signal, test_accuracy, train
+from trainlab.lab.common import fmt, load_split, mlp, optimizer, per_layer_signal, test_accuracy, train
 from trainlab.lab.experiment import Context, Experiment
 
 INITS = ("naive_uniform", "xavier_normal", "he_normal", "lecun_normal")
@@ -71,7 +70,7 @@ def run(ctx: Context) -> None:
                     "acc": math.nan}
             if trained is None or (act, init) in trained:
                 model = mlp(split.n_features, [width] * depth, split.n_classes, act, init, seed=ctx.seed)
-                opt = optim.SGD(model.parameters(), lr=0.003, momentum=0.9)
+                opt = optimizer(model, "sgd", lr=0.003, momentum=0.9)
                 trainer, _ = train(model, split, opt, epochs=epochs, batch_size=64, seed=ctx.seed)
                 cell["acc"] = test_accuracy(trainer, split)
             cells[(act, init)] = cell

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainlab import data, optim
+from trainlab import data
 from trainlab.diagnostics.monitor import Monitor
 from trainlab.diagnostics.plots import COLORS, new_figure
 from trainlab.diagnostics.theory import predict_for_input
-from trainlab.lab.common import Split, load_split, mlp, test_accuracy, train
+from trainlab.lab.common import Split, load_split, mlp, optimizer, test_accuracy, train
 from trainlab.lab.experiment import Context, Experiment
 
 PIXEL_SCALE = 255.0 / 16.0  # digits pixels are 0..16; raw 8-bit images are 0..255
@@ -47,7 +47,7 @@ def run(ctx: Context) -> None:
                     model = mlp(split.n_features, [100, 100], split.n_classes, act, seed=seed)
                     theory = predict_for_input(model, split.X_train[:256])[0]
                     monitor = Monitor(every=50, warn=False)
-                    trainer, _ = train(model, split, optim.SGD(model.parameters(), lr=lr, momentum=0.9),
+                    trainer, _ = train(model, split, optimizer(model, "sgd", lr=lr, momentum=0.9),
                                        epochs=10, batch_size=32, seed=seed, callbacks=[monitor])
                     acc.setdefault((kind, act, lr), []).append(test_accuracy(trainer, split))
                     if seed == ctx.seed and act == "tanh" and lr == lrs[0]:

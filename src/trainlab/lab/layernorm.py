@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from trainlab import nn, optim
+from trainlab import nn
 from trainlab.diagnostics.plots import COLORS, new_figure
-from trainlab.lab.common import load_split, mlp, test_accuracy, train
+from trainlab.lab.common import load_split, mlp, optimizer, test_accuracy, train
 from trainlab.lab.experiment import Context, Experiment
 
 Change = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -88,7 +88,7 @@ def run(ctx: Context) -> None:
                 model = mlp(split.n_features, [100, 100], split.n_classes, "relu", "he_normal",
                             norm=norm, seed=seed)
                 lr = 0.002 if size < 32 else 0.01 * size / 32  # the same step per example
-                trainer, _ = train(model, split, optim.SGD(model.parameters(), lr=lr, momentum=0.9),
+                trainer, _ = train(model, split, optimizer(model, "sgd", lr=lr, momentum=0.9),
                                    epochs=epochs, batch_size=size, seed=seed)
                 acc.setdefault((norm, size), []).append(test_accuracy(trainer, split))
     small, large = min(sizes), max(sizes)

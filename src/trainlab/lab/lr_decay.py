@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainlab import optim
 from trainlab.diagnostics.plots import COLORS, new_figure, positive
-from trainlab.lab.common import load_split, mlp, test_accuracy, train
+from trainlab.lab.common import load_split, mlp, optimizer, schedule_for, test_accuracy, train
 from trainlab.lab.experiment import Context, Experiment
 
 ARMS = {"constant γ = 0.1": (0.1, None), "exponential decay from 0.1 (α = 0.8)": (0.1, 0.8),
@@ -31,8 +30,8 @@ def run(ctx: Context) -> None:
     for seed in ctx.seeds(3, 1):
         for arm, (lr, gamma) in ARMS.items():
             model = mlp(split.n_features, [128, 64], split.n_classes, "relu", "he_normal", seed=seed)
-            opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-            schedule = None if gamma is None else optim.ExponentialLR(opt, gamma)
+            opt = optimizer(model, "sgd", lr=lr, momentum=0.9)
+            schedule = None if gamma is None else schedule_for(opt, "exponential", gamma=gamma)
             trainer, history = train(model, split, opt, epochs=epochs, batch_size=32, seed=seed,
                                      schedule=schedule)
             final = trainer.evaluate(split.X_train, split.y_train)["loss"]

@@ -17,25 +17,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from trainlab import optim
+
 from trainlab.diagnostics.plots import COLORS, new_figure, positive
-from trainlab.lab.common import load_split, mlp, test_accuracy, train
+from trainlab.lab.common import load_split, mlp, optimizer, test_accuracy, train
 from trainlab.lab.experiment import Context, Experiment
 from trainlab.nn.module import Parameter
 
 Surface = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
-OPTIMIZERS: dict[str, Callable[[list[Parameter], float], optim.Optimizer]] = {
-    "SGD": lambda p, lr: optim.SGD(p, lr=lr),
-    "momentum": lambda p, lr: optim.SGD(p, lr=lr, momentum=0.9),
-    "Nesterov": lambda p, lr: optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
-    "AdaGrad": lambda p, lr: optim.Adagrad(p, lr=lr),
-    "RMSProp": lambda p, lr: optim.RMSprop(p, lr=lr),
-    "Adam": lambda p, lr: optim.Adam(p, lr=lr),
+ARMS: dict[str, dict[str, Any]] = {
+    "SGD": {"optimizer": "sgd"},
+    "momentum": {"optimizer": "sgd", "momentum": 0.9},
+    "Nesterov": {"optimizer": "sgd", "momentum": 0.9, "nesterov": True},
+    "AdaGrad": {"optimizer": "adagrad"},
+    "RMSProp": {"optimizer": "rmsprop"},
+    "Adam": {"optimizer": "adam"},
 }
+"""The compared update rules, as recipe settings (every other hyperparameter: its default)."""
+OPTIMIZERS = tuple(ARMS)
+
+
+def make_optimizer(name: str, params: list[Parameter], lr: float) -> Any:
+    """Arm ``name``'s optimizer over ``params`` with learning rate ``lr``."""
+    settings = dict(ARMS[name])
+    return optimizer(params, settings.pop("optimizer"), lr=lr, **settings)
 # The usual learning rate of each for the MLP (SGD family 0.01, adaptive 1e-3, AdaGrad 0.01).
 MLP_LR = {"SGD": 0.01, "momentum": 0.01, "Nesterov": 0.01, "AdaGrad": 0.01, "RMSProp": 1e-3,
           "Adam": 1e-3}
@@ -60,7 +69,7 @@ def double_well(v: np.ndarray) -> tuple[float, np.ndarray]:
 def trajectory(f: Surface, start: tuple[float, float], name: str, lr: float, steps: int) -> np.ndarray:
     """The iterates (steps + 1, 2) of optimizer ``name`` on ``f``; stops early at non-finite values."""
     p = Parameter(np.array(start, dtype=np.float64))
-    opt = OPTIMIZERS[name]([p], lr)
+    opt = make_optimizer(name, [p], lr)
     path = [p.data.copy()]
     for _ in range(steps):
         _, grad = f(p.data)
@@ -121,7 +130,7 @@ def run(ctx: Context) -> None:
     for seed in ctx.seeds(2, 1):
         for name in OPTIMIZERS:
             model = mlp(split.n_features, [128, 64], split.n_classes, "relu", "he_normal", seed=seed)
-            opt = OPTIMIZERS[name](model.parameters(), MLP_LR[name])
+            opt = make_optimizer(name, model.parameters(), MLP_LR[name])
             trainer, history = train(model, split, opt, epochs=epochs, batch_size=32, seed=seed)
             curves[name].append(history["loss"])
             accuracy[name].append(test_accuracy(trainer, split))

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainlab import data, optim
+from trainlab import data
 from trainlab.diagnostics.plots import COLORS, new_figure
-from trainlab.lab.common import Split, load_split, mlp, train
+from trainlab.lab.common import Split, load_split, mlp, optimizer, train
 from trainlab.lab.experiment import Context, Experiment
 
 ARMS = ("none", "dropout", "DropConnect", "augmentation", "weight decay", "batch norm")
@@ -63,7 +63,7 @@ def run_arm(arm: str, split: Split, scaling: tuple[float, float], width: int, ep
                 dropout=0.5 if arm == "dropout" else 0.0,
                 dropconnect=0.5 if arm == "DropConnect" else 0.0,
                 norm="batch" if arm == "batch norm" else "none", seed=seed)
-    opt = optim.SGD(model.parameters(), lr=0.02, momentum=0.9,
+    opt = optimizer(model, "sgd", lr=0.02, momentum=0.9,
                     weight_decay=0.05 if arm == "weight decay" else 0.0)
     trainer, _ = train(model, split, opt, epochs=epochs, batch_size=32, seed=seed,
                        transform=augmenter(split, scaling) if arm == "augmentation" else None)

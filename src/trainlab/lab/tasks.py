@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import data, nn, optim
+from trainlab import data, nn
 from trainlab.diagnostics.plots import COLORS, new_figure
-from trainlab.lab.common import mlp
+from trainlab.lab.common import mlp, optimizer
 from trainlab.lab.experiment import Context, Experiment
 from trainlab.train import Trainer
 
@@ -60,7 +60,7 @@ def fit_task(name: str, seed: int, epochs: int, init: str = "he_normal") -> dict
     _, loss_cls, out, _ = TASKS[name]
     X_tr, y_tr, X_te, y_te = task_data(name, seed)
     model = mlp(X_tr.shape[1], [64, 64], out, "relu", init, seed=seed)
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
+    opt = optimizer(model, "sgd", lr=0.01, momentum=0.9,
                     weight_decay=WEIGHT_DECAY.get(name, 0.0))
     trainer = Trainer(model, loss_cls(), opt, rng=seed, verbose=0)
     before = trainer.evaluate(X_tr, y_tr)["loss"]

@@ -10,7 +10,8 @@ grid searches, ``clone`` and pickle. A fit is exactly ``trainlab.train.Trainer``
 ``trainlab.models.build_mlp`` with one seed (see :mod:`trainlab.sklearn._base`).
 """
 
-from trainlab.sklearn._params import RECOMMENDED_INIT, InvalidParameterError
+from trainlab.init import RECOMMENDED as RECOMMENDED_INIT
+from trainlab.sklearn._params import InvalidParameterError
 from trainlab.sklearn.classifier import MLPClassifier
 from trainlab.sklearn.regressor import MLPRegressor
 

@@ -24,40 +24,43 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from trainlab import data, optim
-from trainlab.models import MLPConfig, build_mlp
-from trainlab.nn.module import Module
+from trainlab import data
+from trainlab.recipe import RunConfig, SettingError, from_flat
+from trainlab.runs import build
 from trainlab.sklearn import _params
 from trainlab.sklearn._params import Settings
 from trainlab.train import EarlyStopping, LRScheduler, Trainer
 
 
-def make_optimizer(settings: Settings, model: Module) -> Any:
-    """The ``trainlab.optim`` optimizer named by ``settings.optimizer``.
+def recipe(settings: Settings) -> RunConfig:
+    """The estimator's settings as the run recipe that every front door builds from
+    (model, optimizer and schedule; the estimator keeps its own data handling).
 
-    Every optimizer gets ``lr=learning_rate`` and ``weight_decay`` (an L2 term added to
-    the gradient; decoupled decay for AdamW). ``momentum`` goes to SGD only.
+    ``momentum`` goes to SGD only (the other optimizers have none); the schedule's
+    ``lr_gamma``, ``lr_step_size`` and ``lr_patience`` go to the schedule that uses them.
     """
-    cls = _params.OPTIMIZERS[settings.optimizer]
-    kwargs: dict[str, Any] = {"lr": settings.learning_rate, "weight_decay": settings.weight_decay}
+    values: dict[str, Any] = {
+        "hidden": list(settings.hidden_sizes), "activation": settings.activation,
+        "init": settings.init, "norm": settings.norm, "dropout": settings.dropout,
+        "dropconnect": settings.dropconnect, "dtype": settings.dtype,
+        "optimizer": settings.optimizer, "lr": settings.learning_rate,
+        "weight_decay": settings.weight_decay, "clip_norm": settings.clip_norm,
+        "clip_value": settings.clip_value, "batch_size": settings.batch_size,
+        "epochs": settings.epochs, "schedule": settings.schedule or "none",
+    }
     if settings.optimizer == "sgd":
-        kwargs["momentum"] = settings.momentum
-    return cls(model.parameters(), **kwargs)
-
-
-def make_schedule(settings: Settings, optimizer: Any) -> Any:
-    """The learning-rate schedule (stepped once per epoch), or None."""
-    if settings.schedule == "exponential":
-        return optim.ExponentialLR(optimizer, gamma=settings.lr_gamma)
-    if settings.schedule == "step":
-        return optim.StepLR(optimizer, step_size=settings.lr_step_size, gamma=settings.lr_gamma)
-    if settings.schedule == "cosine":
-        return optim.CosineAnnealingLR(optimizer, T_max=settings.epochs)
-    if settings.schedule == "plateau":
-        return optim.ReduceLROnPlateau(
-            optimizer, factor=settings.lr_gamma, patience=settings.lr_patience
-        )
-    return None
+        values["momentum"] = settings.momentum
+    schedule_settings = {
+        "exponential": {"gamma": settings.lr_gamma},
+        "step": {"step_size": settings.lr_step_size, "gamma": settings.lr_gamma},
+        "cosine": {"t_max": settings.epochs},
+        "plateau": {"factor": settings.lr_gamma, "plateau_patience": settings.lr_patience},
+    }
+    values.update(schedule_settings.get(settings.schedule or "none", {}))
+    try:
+        return from_flat(values)
+    except SettingError as exc:
+        raise _params.InvalidParameterError(f"{exc}") from None
 
 
 class MLPBase(BaseEstimator):
@@ -66,7 +69,7 @@ class MLPBase(BaseEstimator):
     Architecture (notes §1, §2, §4, §7, §8)
         hidden_layer_sizes: width of each hidden layer, (100,) by default; () is linear.
         activation: relu, leaky_relu, elu, selu, gelu, tanh, sigmoid or identity.
-        init: None for the activation's recommended initializer (:data:`RECOMMENDED_INIT`:
+        init: None for the activation's recommended initializer (``trainlab.init.RECOMMENDED``:
             He for the ReLU family, LeCun for SELU and identity, Xavier for tanh and
             sigmoid), or any ``trainlab.init`` name; it applies to every layer.
         norm: 'none', 'batch' or 'layer', after each hidden Linear.
@@ -191,21 +194,11 @@ class MLPBase(BaseEstimator):
         if holdout:
             validation = (self._scale(X_val), y_val)
         loss, outputs = self._loss_and_outputs(y)
-        config = MLPConfig(
-            in_features=X.shape[1],
-            hidden_sizes=settings.hidden_sizes,
-            out_features=outputs,
-            activation=settings.activation,
-            init=settings.init,
-            norm=settings.norm,
-            dropout=settings.dropout,
-            dropconnect=settings.dropconnect,
-            dtype=settings.dtype,
-        )
-        self.model_ = build_mlp(config, rng=rng)
-        self.optimizer_ = make_optimizer(settings, self.model_)
-        callbacks = []
-        schedule = make_schedule(settings, self.optimizer_)
+        config = recipe(settings)
+        _, self.model_ = build.build_model(config, X.shape[1], outputs, rng)
+        self.optimizer_ = build.build_optimizer(config, self.model_.parameters())
+        callbacks: list[Any] = []
+        schedule = build.build_schedule(config, self.optimizer_)
         if schedule is not None:
             callbacks.append(LRScheduler(schedule, monitor="val_loss" if holdout else "loss"))
         if holdout:

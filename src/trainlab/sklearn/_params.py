@@ -8,9 +8,9 @@ shows what was received.
 
 The choices and what each becomes:
 
-- activation: a key of ``trainlab.models.ACTIVATIONS`` (``MLPConfig.activation``).
-- init: None (:data:`RECOMMENDED_INIT` of the activation) or a ``trainlab.init`` name.
-- optimizer: a key of :data:`OPTIMIZERS`; ``momentum`` is SGD's only.
+- activation: a name of ``trainlab.nn.ACTIVATIONS`` (plugins included).
+- init: None (``trainlab.init.recommended(activation)``) or a ``trainlab.init`` name.
+- optimizer: a name of ``trainlab.optim.OPTIMIZERS``; ``momentum`` is SGD's only.
 - schedule: None, "exponential" (ExponentialLR(lr_gamma)), "step" (StepLR(lr_step_size,
   lr_gamma)), "cosine" (CosineAnnealingLR(T_max=epochs)) or "plateau"
   (ReduceLROnPlateau(factor=lr_gamma, patience=lr_patience)).
@@ -25,33 +25,9 @@ from typing import Any
 import numpy as np
 
 from trainlab import init as _init
-from trainlab import optim
-from trainlab.models import ACTIVATIONS, NORMS
+from trainlab import nn, optim
+from trainlab.recipe.config import NORMS
 
-# The initializer each activation is designed for (notes §2, §4): He for the ReLU
-# family (half the units are off), LeCun for SELU (self-normalisation) and for the
-# identity (Var(θ) = 1/k, derived for linear activations), Glorot/Xavier for the
-# symmetric saturating tanh and sigmoid.
-RECOMMENDED_INIT: dict[str, str] = {
-    "relu": "he_normal",
-    "leaky_relu": "he_normal",
-    "elu": "he_normal",
-    "gelu": "he_normal",
-    "selu": "lecun_normal",
-    "identity": "lecun_normal",
-    "tanh": "xavier_normal",
-    "sigmoid": "xavier_normal",
-}
-
-OPTIMIZERS: dict[str, type] = {
-    "sgd": optim.SGD,
-    "adagrad": optim.Adagrad,
-    "rmsprop": optim.RMSprop,
-    "adam": optim.Adam,
-    "adamw": optim.AdamW,
-}
-
-SCHEDULES = (None, "exponential", "step", "cosine", "plateau")
 DTYPES = ("float32", "float64")
 
 
@@ -172,20 +148,20 @@ class _Checker:
 def resolve(estimator: Any) -> Settings:
     """Validate the estimator's parameters and return them as :class:`Settings`."""
     c = _Checker(estimator)
-    activation = c.choice("activation", list(ACTIVATIONS))
-    init = c.choice("init", [None, *_init.INITIALIZERS])
+    activation = c.choice("activation", nn.ACTIVATIONS.names())
+    init = c.choice("init", [None, *_init.INITIALIZERS.names()])
     settings = Settings(
         hidden_sizes=c.sizes("hidden_layer_sizes"),
         activation=activation,
-        init=RECOMMENDED_INIT[activation] if init is None else init,
+        init=_init.recommended(activation) if init is None else init,
         norm=c.choice("norm", NORMS),
         dropout=c.real("dropout", 0.0, 1.0),
         dropconnect=c.real("dropconnect", 0.0, 1.0),
-        optimizer=c.choice("optimizer", list(OPTIMIZERS)),
+        optimizer=c.choice("optimizer", optim.OPTIMIZERS.names()),
         learning_rate=c.real("learning_rate", 0.0, None, low_open=True),
         momentum=c.real("momentum", 0.0, 1.0),
         weight_decay=c.real("weight_decay", 0.0, None),
-        schedule=c.choice("schedule", SCHEDULES),
+        schedule=c.choice("schedule", [None, *optim.SCHEDULES.names()]),
         lr_gamma=c.real("lr_gamma", 0.0, 1.0, low_open=True),
         lr_step_size=c.integer("lr_step_size", 1),
         lr_patience=c.integer("lr_patience", 0),

@@ -292,9 +292,11 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save a checkpoint at the end of epochs: every ``every`` epochs, or only on a new best.
 
-    path: the file; ``{epoch}`` in it is replaced (``"ckpt-{epoch:03d}.safetensors"``).
+    path: the file. Only its file name may be a template: ``{epoch}`` there is replaced
+        (``"ckpt-{epoch:03d}.safetensors"``); the folders are taken literally, so a run
+        directory named ``x{epoch}`` is never rewritten.
     save_best_only: save only when ``monitor`` improves (``mode`` as in EarlyStopping).
-    model_config, standardizer: stored in the checkpoint as well (see
+    model_config, standardizer, extra: stored in the checkpoint as well (see
     :func:`~trainlab.train.save_checkpoint`).
 
     A checkpoint is never written from non-finite weights: the last finite one stays.
@@ -312,8 +314,10 @@ class ModelCheckpoint(Callback):
         every: int = 1,
         model_config: Any = None,
         standardizer: Any = None,
+        extra: Any = None,
     ) -> None:
         self.path = os.fspath(path)
+        self.extra = extra
         self.monitor = monitor
         self.mode = resolve_mode(monitor, mode, "ModelCheckpoint")
         self.save_best_only = bool(save_best_only)
@@ -330,7 +334,7 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             check_monitor_available(trainer, self.monitor, "ModelCheckpoint")
         # An unwritable place is reported before the first epoch, not after it.
-        check_writable(Path(self.path.format(epoch=0) if "{" in self.path else self.path))
+        check_writable(self._path(0))
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.save_best_only:
@@ -350,10 +354,21 @@ class ModelCheckpoint(Callback):
             return
         from trainlab.train.checkpoint import save_checkpoint
 
-        path = self.path.format(epoch=epoch) if "{" in self.path else self.path
         self.last_path = save_checkpoint(
-            path, trainer, model_config=self.model_config, standardizer=self.standardizer
+            self._path(epoch), trainer, model_config=self.model_config,
+            standardizer=self.standardizer, extra=self.extra,
         )
+
+    def _path(self, epoch: int) -> Path:
+        """The file for ``epoch``: ``{epoch}`` replaced in the file name only."""
+        path = Path(self.path)
+        if "{epoch" not in path.name:
+            return path
+        try:
+            return path.with_name(path.name.format(epoch=epoch))
+        except (IndexError, KeyError, ValueError) as exc:
+            raise ValueError(f"ModelCheckpoint: the file name {path.name!r} is not a valid "
+                             f"template ({exc!r}); write {{epoch}} or {{epoch:03d}}.") from None
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_epoch": self.best_epoch}

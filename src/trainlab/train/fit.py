@@ -43,7 +43,8 @@ from trainlab.train.guard import (
     is_non_finite_error,
 )
 from trainlab.train.history import History
-from trainlab.train.metrics import RunningMetrics, accuracy, mse, predicted_classes, r2
+from trainlab.train.evaluation import evaluate_batches
+from trainlab.train.metrics import RunningMetrics
 from trainlab.train.progress import ProgressBar, progress_callback
 from trainlab.train.state import load_trainer_state, trainer_state
 from trainlab.train.targets import TASKS, infer_task, prepare
@@ -426,23 +427,8 @@ class Trainer:
     def _evaluate(
         self, X: np.ndarray, y: np.ndarray, labels: np.ndarray | None
     ) -> dict[str, float]:
-        model = self.model
-        model.eval()
-        step = self.eval_batch_size
-        outputs = []
-        loss_sum = 0.0
-        for i in range(0, X.shape[0], step):
-            out = model.forward(X[i : i + step])
-            loss_sum += self.loss(out, y[i : i + step]) * out.shape[0]
-            outputs.append(out)
-        out = np.concatenate(outputs)
-        result = {"loss": loss_sum / X.shape[0]}
-        if self.task == "classification":
-            result["accuracy"] = accuracy(labels, predicted_classes(out))
-        else:
-            result["mse"] = mse(y, out)
-            result["r2"] = r2(y, out)
-        return result
+        return evaluate_batches(self.model, self.loss, X, y, labels, self.task,
+                                self.eval_batch_size)
 
 
 def fit(

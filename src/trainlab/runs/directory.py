@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from trainlab._atomic import atomic_write_bytes, atomic_write_text  # noqa: F401  (used as runs.*)
+from trainlab.recipe.settings import SettingError
 
 RUN_FORMAT = "trainlab-run-1"
 CONFIG = "config.toml"
@@ -78,6 +79,18 @@ def safe_name(text: str) -> str:
     stem = Path(text.partition(":")[2]).stem if ":" in text else text
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")
     return name or "run"
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can name a run directory: no separators, no control characters (NUL,
+    newlines, terminal escapes), not ``.`` or ``..``, no surrounding spaces; else SettingError."""
+    bad = (not isinstance(name, str) or not name or name in (".", "..") or name != name.strip()
+           or any(c in name for c in "/\\") or any(not c.isprintable() for c in name))
+    if bad:
+        raise SettingError(f"setting 'name' (--name) must be a plain directory name (no '/' "
+                           f"or '\\', no control characters, not '.' or '..'); received "
+                           f"{name!r}.")
+    return name
 
 
 def create_run_dir(out: str | os.PathLike, name: str) -> Path:

@@ -1,0 +1,51 @@
+"""Evaluation without training: the loss and metrics of a model on (X, y), no optimizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trainlab.nn.module import Module
+from trainlab.train.metrics import accuracy, mse, predicted_classes, r2
+from trainlab.train.targets import infer_task, prepare
+
+
+def evaluate_batches(model: Module, loss: Any, X: np.ndarray, y: np.ndarray,
+                     labels: np.ndarray | None, task: str,
+                     batch_size: int = 1024) -> dict[str, float]:
+    """Loss and metrics of checked arrays (see :func:`evaluate_model`), in evaluation mode,
+    ``batch_size`` rows per forward pass: ``{"loss", "accuracy"}`` or ``{"loss", "mse", "r2"}``.
+    The loss is the mean over the rows: Σ_batches loss_b · n_b / n."""
+    model.eval()
+    outputs = []
+    loss_sum = 0.0
+    for i in range(0, X.shape[0], batch_size):
+        out = model.forward(X[i : i + batch_size])
+        loss_sum += loss(out, y[i : i + batch_size]) * out.shape[0]
+        outputs.append(out)
+    out = np.concatenate(outputs)
+    result = {"loss": loss_sum / X.shape[0]}
+    if task == "classification":
+        result["accuracy"] = accuracy(labels, predicted_classes(out))
+    else:
+        result["mse"] = mse(y, out)
+        result["r2"] = r2(y, out)
+    return result
+
+
+def evaluate_model(model: Module, loss: Any, X: Any, y: Any, *, task: str | None = None,
+                   batch_size: int = 1024) -> dict[str, float]:
+    """The loss and metrics of ``model`` on (X, y), in evaluation mode; nothing is trained.
+
+    X: (n, features), cast to the model's dtype. y: class labels (n,) for classification,
+    targets (n,) or (n, k) for regression. task: inferred from the loss when None.
+    """
+    task = infer_task(loss) if task is None else task
+    params = model.parameters()
+    dtype = params[0].data.dtype if params else np.dtype(np.float32)
+    widths = (getattr(m, "in_features", None) for m in model.modules())
+    features = next((w for w in widths if isinstance(w, int)), None)
+    X, target, labels = prepare(X, y, task=task, loss=loss, dtype=dtype, features=features,
+                                owner="evaluate_model")
+    return evaluate_batches(model, loss, X, target, labels, task, batch_size)
