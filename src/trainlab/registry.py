@@ -97,6 +97,10 @@ class Registry(Mapping[str, T], Generic[T]):
             return plugins[key]
         close = difflib.get_close_matches(key, self.names(), n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
+        if self.group is not None:
+            hint += (f" (No built-in {self.kind} or installed plugin is named {key!r}; a plugin "
+                     f"must be installed to provide it, through the entry-point group "
+                     f"{self.group!r}.)")
         raise RegistryError(f"{prefix}must be one of {self.names()}. Received: {name!r}.{hint}")
 
     def name_of(self, obj: object) -> str | None:

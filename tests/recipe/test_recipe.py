@@ -78,7 +78,7 @@ def test_schedule_length_follows_the_epochs_unless_given():
     ({"schedule": "none", "gamma": 0.5}, ["'gamma'", "schedule 'none'"]),
     ({"augment": "none", "noise_std": 0.5}, ["'noise_std'", "--augment noise"]),
     ({"augment": "noise", "max_shift": 3}, ["'max_shift'", "--augment shift"]),
-    ({"patience": 3}, ["'patience'", "--early-stopping"]),
+    ({"early_stopping": False, "patience": 3}, ["'patience'", "--early-stopping"]),
     ({"monitor": False, "monitor_every": 7}, ["'monitor_every'", "--no-monitor"]),
     ({"target": "price"}, ["'target'", "csv:"]),
     ({"optimizer_options": {"momentum": 0.5}, "optimizer": "sgd"}, ["--momentum"]),
@@ -146,7 +146,8 @@ def test_differences_and_fingerprints():
 
 def test_regression_resolves_target_scaling_and_output_init():
     full = resolved(from_flat({}), task="regression")
-    assert full.data.target_scaler == "standard" and full.model.output_init == "lecun_normal"
+    assert full.data.target_scaler == "standard" and full.model.output_init == "zeros"
+    assert full.training.early_stopping is True
     full = resolved(from_flat({}), task="classification")
     assert full.model.output_init == full.model.init  # the classification numbers unchanged
     assert not applies(full, "target_scaler", "classification")

@@ -51,8 +51,9 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(s.flag, dest=s.name, action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=f"{s.help} (default: {state})")
         elif s.kind == "options":
-            group.add_argument(s.flag, dest=s.name, action="append", default=argparse.SUPPRESS,
-                               metavar=s.metavar, help=f"{s.help}; repeatable")
+            group.add_argument(s.flag, s.flag.removesuffix("s"), dest=s.name, action="append",
+                               default=argparse.SUPPRESS, metavar=s.metavar,
+                               help=f"{s.help}; repeatable")
         else:
             metavar = s.metavar or {"choice": "{" + ",".join(s.allowed()) + "}", "int": "N",
                                      "float": "X"}.get(s.kind, "VALUE")

@@ -38,9 +38,9 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, **hyperparameters: Any) -> None:
         name = type(self).__name__
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"{name}: expected a trainlab.optim optimizer (SGD, Adam, ...). "
+        if not isinstance(optimizer, Optimizer) and not hasattr(optimizer, "lr"):
+            raise TypeError(  # a plugin's optimizer needs only its ``lr`` attribute here
+                f"{name}: expected an optimizer with an ``lr`` attribute (SGD, Adam, ...). "
                 f"Received: {type(optimizer).__name__}."
             )
         self.optimizer = optimizer

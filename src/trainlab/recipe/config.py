@@ -104,8 +104,9 @@ class ModelConfig:
     init: str = _setting("he_uniform", "choice", "initialiser of the hidden layers' weights",
                          choices=_initializers)
     output_init: str | None = _setting(None, "choice", "initialiser of the output layer "
-                                       "(default: as --init for classification, lecun_normal "
-                                       "for regression)", choices=_initializers, optional=True,
+                                       "(default: as --init for classification; zeros for "
+                                       "regression, so that training starts from the mean "
+                                       "target)", choices=_initializers, optional=True,
                                        neutral=None)
     norm: str = _setting("none", "choice", "normalisation after each hidden Linear: none, "
                          "batch, layer", choices=NORMS)
@@ -128,7 +129,7 @@ class OptimizerConfig:
     nesterov: bool | None = _setting(None, "bool", "Nesterov momentum (sgd; needs --momentum "
                                      "> 0)", optional=True, neutral=False)
     weight_decay: float | None = _setting(None, "float", "L2 penalty (adamw: decoupled decay)",
-                                          low=0.0, optional=True, neutral=None)
+                                          low=0.0, optional=True, neutral=0.0)
     beta1: float | None = _setting(None, "float", "first-moment decay (adam, adamw)", low=0.0,
                                    high=1.0, open_high=True, optional=True, neutral=0.9)
     beta2: float | None = _setting(None, "float", "second-moment decay (adam, adamw)",
@@ -193,8 +194,10 @@ class TrainingConfig:
     max_shift: int = _setting(1, "int", "shift: largest shift in pixels", low=0, high=64)
     max_degrees: float = _setting(10.0, "float", "shift: largest rotation in degrees", low=0.0,
                                   high=180.0)
-    early_stopping: bool = _setting(False, "bool", "stop when val_loss stops improving and "
-                                    "restore the best epoch's weights")
+    early_stopping: bool | None = _setting(None, "bool", "stop when val_loss stops improving "
+                                           "and restore the best epoch's weights (default: "
+                                           "on for regression, off for classification)",
+                                           optional=True, neutral=None)
     patience: int = _setting(10, "int", "early stopping: epochs without improvement", low=1)
 
 

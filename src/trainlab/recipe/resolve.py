@@ -80,7 +80,7 @@ def applies(config: RunConfig, name: str, task: str | None = None) -> bool:
         "noise_std": training.augment == "noise",
         "max_shift": training.augment == "shift",
         "max_degrees": training.augment == "shift",
-        "patience": training.early_stopping,
+        "patience": training.early_stopping is not False,  # None: decided by the task
         "monitor_every": config.monitor.monitor,
         "target": data.data.lower().startswith("csv:"),
         "task": is_file,
@@ -294,7 +294,9 @@ def resolved(config: RunConfig, task: str | None = None) -> RunConfig:
             changes["target_scaler"] = "standard"
         if config.model.output_init is None:
             changes["output_init"] = (config.model.init if task == "classification"
-                                      else "lecun_normal")
+                                      else "zeros")
+        if config.training.early_stopping is None:
+            changes["early_stopping"] = task == "regression"
     return config.replace(**changes)
 
 

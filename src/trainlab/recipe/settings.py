@@ -98,6 +98,8 @@ class Setting:
             close = difflib.get_close_matches(value.strip().lower(), self.allowed(), n=1,
                                               cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
+            if callable(self.choices):  # names from a registry: plugins add to them
+                hint += "; a name that a plugin provides needs the plugin installed"
         return SettingError(f"{where}setting '{self.name}' ({self.flag}) must be "
                             f"{self.accepted()}; received {value!r}{hint}.")
 
