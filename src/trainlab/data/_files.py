@@ -106,8 +106,8 @@ def check_inflation(declared: int, compressed: int, owner: str, what: str) -> No
         elif limit == HARD_CAP_BYTES:
             why = f"more than the {format_bytes(HARD_CAP_BYTES)} trainlab reads from one stream"
         else:
-            why = (f"more than {MAX_INFLATION} times its compressed size, which real data does "
-                   f"not reach (a decompression bomb?); if the file is genuine, store it "
+            why = (f"more than {MAX_INFLATION} times its compressed size, which real data sets "
+                   f"do not reach (a decompression bomb?); if the file is genuine, store it "
                    f"uncompressed")
         raise SizeLimitError(
             f"{owner}: {what} declares {format_bytes(declared)} of data from "

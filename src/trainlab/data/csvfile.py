@@ -78,6 +78,9 @@ class CsvSource:
     def owner(self) -> str:
         return f"load_csv: {self.path}"
 
+    def __deepcopy__(self, memo) -> CsvSource:
+        return self  # immutable; pandas deep-copies attrs into every column it hands out
+
 
 def _pandas():
     import pandas  # imported when a table is read, so that `import trainlab` stays fast
@@ -306,7 +309,10 @@ def _check_header(header: Any) -> str | bool:
 def _pandas_read(handle, source: CsvSource, kinds: list[str]):
     pd = _pandas()
     handle.seek(0)
-    dtypes = {j: (np.float64 if kind == "number" else "category") for j, kind in enumerate(kinds)}
+    text = [j for j, kind in enumerate(kinds) if kind != "number"]
+    # one dtype for all columns is much faster in pandas than a per-column mapping
+    dtypes = {j: (np.float64 if kind == "number" else "category")
+              for j, kind in enumerate(kinds)} if text else np.float64
     with warnings.catch_warnings():
         # a first data row longer than the header would silently become an index
         warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -337,10 +343,6 @@ def _scan(source: CsvSource, width: int, kinds: list[str] | None) -> tuple[int, 
                     text_in.update(found)
                     numeric = [j for j in numeric if j not in text_in]
     return count, text_in
-
-
-def _has_missing(frame) -> bool:
-    return bool(frame.isna().to_numpy().any())
 
 
 def read_csv_frame(
@@ -410,12 +412,82 @@ def read_csv_frame(
 # -- DataFrame -> Dataset ---------------------------------------------------------------
 
 
-def _problem(frame, source: CsvSource | None, owner: str, row: int, j: int,
-             dtype: np.dtype | None, value: Any = None) -> ValueError:
-    column = str(frame.columns[j])
+@dataclass(frozen=True)
+class _Column:
+    """One column of a DataFrame: float64 numbers (NaN where missing), or categorical
+    codes (-1 where missing) into text categories."""
+
+    name: str
+    numbers: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    categories: tuple[str, ...] = ()
+
+    def cell(self, row: int) -> str:
+        """The value at ``row`` as text ("" when missing)."""
+        if self.numbers is not None:
+            value = self.numbers[row]
+            return "" if np.isnan(value) else repr(float(value))
+        code = int(self.codes[row])
+        return "" if code < 0 else self.categories[code]
+
+    def as_numbers(self) -> np.ndarray:
+        """float64 values; NaN for missing cells and for text that is not a number."""
+        if self.numbers is not None:
+            return self.numbers
+        parsed = (_number(c) for c in self.categories)
+        values = np.array([np.nan if v is None else v for v in parsed], dtype=np.float64)
+        return np.where(self.codes >= 0, values[np.maximum(self.codes, 0)], np.nan)
+
+
+@dataclass
+class _Table:
+    """A DataFrame's columns; ``matrix`` is the whole table as one float64 array when
+    every column is numeric (each column is then a view of it)."""
+
+    columns: list[_Column]
+    matrix: np.ndarray | None
+
+
+def _table(frame) -> _Table:
+    """Every column of ``frame``, taken once (pandas hands out columns slowly, which
+    matters for tables with tens of thousands of columns)."""
+    pd = _pandas()
+    names = [str(name) for name in frame.columns]
+    if all(not isinstance(d, pd.CategoricalDtype) and getattr(d, "kind", "O") in "biuf"
+           for d in frame.dtypes):
+        matrix = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        return _Table([_Column(name, numbers=matrix[:, j]) for j, name in enumerate(names)],
+                      matrix)
+    columns = []
+    for name, (_, series) in zip(names, frame.items()):
+        kind = getattr(series.dtype, "kind", "O")
+        if not isinstance(series.dtype, pd.CategoricalDtype) and kind in "biuf":
+            numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            columns.append(_Column(name, numbers=numbers))
+            continue
+        if not isinstance(series.dtype, pd.CategoricalDtype):  # text of a DataFrame built by hand
+            series = series.astype("category")
+        columns.append(_Column(name, codes=series.cat.codes.to_numpy(),
+                               categories=tuple(str(c) for c in series.cat.categories)))
+    return _Table(columns, None)
+
+
+def _has_missing(frame) -> bool:
+    pd = _pandas()
+    if not any(isinstance(dtype, pd.CategoricalDtype) for dtype in frame.dtypes):
+        return bool(np.isnan(frame.to_numpy(dtype=np.float64, copy=False)).any())
+    return any(bool(np.isnan(c.numbers).any()) if c.numbers is not None
+               else bool((c.codes < 0).any()) for c in _table(frame).columns)
+
+
+def _problem(columns: list[_Column], source: CsvSource | None, owner: str, row: int, j: int,
+             dtype: np.dtype | None) -> ValueError:
+    """The error for the cell at data row ``row``, column ``j``, worded from its text in
+    the file (read again, to give its line and exactly what it holds)."""
+    column = columns[j].name
     if source is None:
-        cell = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-        return ValueError(cell_problem(f"{owner}: row {row}, column {column!r}", cell, dtype))
+        return ValueError(cell_problem(f"{owner}: row {row}, column {column!r}",
+                                       columns[j].cell(row), dtype))
     line, fields = _locate(source, row)
     cell = fields[j] if j < len(fields) else ""
     message = cell_problem(f"{owner}: line {line}, column {column!r}", cell, dtype)
@@ -432,48 +504,28 @@ def _first_bad(mask: np.ndarray) -> tuple[int, int] | None:
     return divmod(int(np.argmax(flat)), mask.shape[1])
 
 
-def _numeric_block(frame, columns: list[int], source: CsvSource | None, owner: str,
-                   dtype: np.dtype) -> np.ndarray:
-    """Columns ``columns`` of ``frame`` as an (n, k) array of ``dtype``; the first cell
-    that is missing, text, non-finite or too large for ``dtype`` is an error."""
-    pd = _pandas()
-    n = len(frame)
-    out = np.empty((n, len(columns)), dtype=dtype)
-    numeric = [k for k, j in enumerate(columns)
-               if not isinstance(frame.dtypes.iloc[j], pd.CategoricalDtype)]
-    first: tuple[int, int] | None = None
-    if numeric:
-        block = frame.iloc[:, [columns[k] for k in numeric]].to_numpy(dtype=np.float64)
-        bad = _first_bad(~np.isfinite(block))
-        if bad is not None:
-            first = (bad[0], numeric[bad[1]])
-        with np.errstate(over="ignore"):  # overflow is checked below, with its position
-            out[:, numeric] = block
-        del block
-    numeric_set = set(numeric)
-    for k, j in enumerate(columns):
-        if k in numeric_set:
-            continue
-        column = frame.iloc[:, j]
-        numbers = (_number(str(c)) for c in column.cat.categories)
-        values = np.array([np.nan if v is None else v for v in numbers], dtype=np.float64)
-        codes = column.cat.codes.to_numpy()
-        converted = np.where(codes >= 0, values[np.maximum(codes, 0)], np.nan)
-        bad_rows = np.flatnonzero(~np.isfinite(converted))
-        if bad_rows.size and (first is None or (bad_rows[0], k) < first):
-            first = (int(bad_rows[0]), k)
-        with np.errstate(over="ignore"):
-            out[:, k] = converted
-    if first is not None:
-        row, k = first
-        value = frame.iloc[row, columns[k]]
-        raise _problem(frame, source, owner, row, columns[k], dtype, value)
-    if dtype == np.float32:
-        over = _first_bad(np.isinf(out))
-        if over is not None:
-            row, k = over
-            raise _problem(frame, source, owner, row, columns[k], dtype,
-                           frame.iloc[row, columns[k]])
+def _numeric_block(table: _Table, which: list[int], n: int, source: CsvSource | None,
+                   owner: str, dtype: np.dtype) -> np.ndarray:
+    """Columns ``which`` as an (n, k) array of ``dtype``; the first cell (in reading
+    order) that is missing, text, non-finite or too large for ``dtype`` is an error."""
+    columns = table.columns
+    if table.matrix is not None and which == list(range(which[0], which[-1] + 1)):
+        block = table.matrix[:, which[0]:which[-1] + 1]  # a view: no copy
+    elif table.matrix is not None:
+        block = table.matrix[:, which]
+    else:
+        block = np.empty((n, len(which)), dtype=np.float64)
+        for k, j in enumerate(which):
+            block[:, k] = columns[j].as_numbers()
+    bad = _first_bad(~np.isfinite(block))
+    if bad is not None:
+        raise _problem(columns, source, owner, bad[0], which[bad[1]], dtype)
+    with np.errstate(over="ignore"):  # overflow is checked next, with its position
+        out = block.astype(dtype)
+    del block
+    over = _first_bad(np.isinf(out))
+    if over is not None:
+        raise _problem(columns, source, owner, over[0], which[over[1]], dtype)
     return out
 
 
@@ -501,7 +553,6 @@ def frame_to_dataset(
         labels (sorted distinct values); an integer-like numeric target with at most 20
         distinct values is classification; anything else is regression.
     """
-    pd = _pandas()
     dtype = check_dtype(dtype)
     source = frame.attrs.get(_ATTR) if isinstance(frame.attrs.get(_ATTR), CsvSource) else None
     owner = source.owner if source is not None else "frame_to_dataset"
@@ -530,20 +581,27 @@ def frame_to_dataset(
     target_cols = [position[c] for c in targets]
     taken = set(target_cols)
     feature_cols = [j for j in range(len(header)) if j not in taken]
-    X = _numeric_block(frame, feature_cols, source, owner, dtype)
-    is_text = [isinstance(frame.dtypes.iloc[j], pd.CategoricalDtype) for j in target_cols]
+    table = _table(frame)
+    n = len(frame)
+    X = _numeric_block(table, feature_cols, n, source, owner, dtype)
+    # keep only the target columns (copied out of the whole-table array, which goes)
+    table = _Table([_Column(c.name, numbers=None if c.numbers is None else c.numbers.copy(),
+                            codes=c.codes, categories=c.categories) if j in taken
+                    else _Column(c.name) for j, c in enumerate(table.columns)], None)
+    is_text = [table.columns[j].numbers is None for j in target_cols]
     if any(is_text) and len(target_cols) > 1:
         raise ValueError(f"{owner}: several target columns must all be numeric.")
-    if is_text and is_text[0]:
-        y, task, class_names = _text_target(frame, target_cols[0], task, dtype, source, owner)
+    if is_text[0]:
+        y, task, class_names = _text_target(table.columns, target_cols[0], task, dtype, source,
+                                            owner)
     else:
-        values = _numeric_block(frame, target_cols, source, owner, np.dtype(np.float64))
+        values = _numeric_block(table, target_cols, n, source, owner, np.dtype(np.float64))
         if len(targets) == 1:
             values = values[:, 0]
         with np.errstate(over="ignore"):  # overflow is checked next, with its position
             y, task, class_names = encode_targets(values, task, dtype, owner)
         if task == "regression" and dtype == np.float32:
-            _numeric_block(frame, target_cols, source, owner, dtype)
+            _numeric_block(table, target_cols, n, source, owner, dtype)
     check_classes(task, class_names, owner, f"column {targets[0]!r}")
     return Dataset(
         X=X,
@@ -555,13 +613,12 @@ def frame_to_dataset(
     )
 
 
-def _text_target(frame, j: int, task, dtype, source, owner):
+def _text_target(columns: list[_Column], j: int, task, dtype, source, owner):
     """Class labels from a categorical column (its values stripped of spaces)."""
-    column = frame.iloc[:, j]
-    codes = column.cat.codes.to_numpy()
-    missing = np.flatnonzero(codes < 0)
+    column = columns[j]
+    missing = np.flatnonzero(column.codes < 0)
     if missing.size:
-        raise _problem(frame, source, owner, int(missing[0]), j, None, None)
-    categories = np.array([str(c).strip() for c in column.cat.categories], dtype=object)
+        raise _problem(columns, source, owner, int(missing[0]), j, None)
+    categories = np.array([c.strip() for c in column.categories], dtype=object)
     labels_of_category, task, class_names = encode_targets(categories, task, dtype, owner)
-    return labels_of_category[codes], task, class_names
+    return labels_of_category[column.codes], task, class_names

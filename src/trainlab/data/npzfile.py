@@ -133,7 +133,7 @@ class NpzArchive:
                 f"it; the archive is corrupted or was edited."
             )
         if method != "stored":
-            check_inflation(info.file_size, info.compress_size, where, "its compressed data")
+            check_inflation(info.file_size, info.compress_size, where, "its deflate stream")
         flat = np.empty(math.prod(shape), dtype=dtype)
         got = read_exactly(stream, memoryview(flat.view(np.uint8)))
         if got < nbytes or stream.read(1):
