@@ -132,3 +132,21 @@ def test_bad_arguments(tmp_path):
         load_dataset("mnist", data_dir=tmp_path, split="validation")
     with pytest.raises(ValueError, match="timeout must be in"):
         load_dataset("mnist", data_dir=tmp_path, timeout=0)
+
+
+def test_missing_files_are_a_value_error_that_says_what_to_put_where(tmp_path, monkeypatch):
+    """Not a FileNotFoundError: no single path is missing, and front ends that print
+    FileNotFoundError as "no such file PATH" would lose the list of files."""
+    def offline(url, timeout):
+        raise urllib.error.URLError("Network is unreachable")
+
+    monkeypatch.setattr(mnist_module.urllib.request, "urlopen", offline)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for download in (True, False):
+        with pytest.raises(MissingDataFilesError) as info:
+            load_dataset("mnist", data_dir=empty, download=download)
+        assert isinstance(info.value, ValueError) and not isinstance(info.value, OSError)
+        message = str(info.value)
+        assert f"into the directory {empty}" in message and "MNIST/raw" in message
+        assert all(f"{stem}.gz" in message for stem in STEMS)

@@ -73,6 +73,9 @@ class CsvSource:
     delimiter: str
     header: bool  # whether the first row holds the column names
     header_note: str  # how that was decided, in words
+    # header="auto" read the first row as data, and it holds text in these columns where
+    # the rows below hold numbers (a header with some numeric names, or a stray row)
+    odd_first_row: tuple[int, ...] = ()
 
     @property
     def owner(self) -> str:
@@ -256,10 +259,15 @@ def _column_kinds(sample: list[list[str]], width: int) -> list[str]:
     return kinds
 
 
+def _numeric_below(first: list[str], below: list[list[str]], kinds: list[str]) -> list[int]:
+    """Columns whose sampled rows below the first hold numbers (and nothing else)."""
+    return [j for j, kind in enumerate(kinds) if kind == "number" and j < len(first)
+            and any(j < len(row) and _kind(row[j]) == "number" for row in below)]
+
+
 def _detect_header(first: list[str], below: list[list[str]], kinds: list[str]) -> tuple[bool, str]:
     first_kinds = [_kind(cell) for cell in first]
-    numeric = [j for j, kind in enumerate(kinds) if kind == "number" and j < len(first)
-               and any(j < len(row) and _kind(row[j]) == "number" for row in below)]
+    numeric = _numeric_below(first, below, kinds)
     has_text = "text" in first_kinds
     if not below:
         if has_text:
@@ -374,8 +382,12 @@ def read_csv_frame(
         first, below = sample[0][1], [row for _, row in sample[1:]]
         width = len(first)
         kinds = _column_kinds(below, width)
+        odd: tuple[int, ...] = ()
         if header == "auto":
             has_header, note = _detect_header(first, below, kinds)
+            if not has_header:
+                odd = tuple(j for j in _numeric_below(first, below, kinds)
+                            if _kind(first[j]) == "text")
         else:
             has_header = header
             note = f"header={header}"
@@ -386,7 +398,7 @@ def read_csv_frame(
         else:
             names = [f"x{j}" for j in range(width)]
             kinds = _column_kinds([first, *below], width)
-        source = CsvSource(path, delimiter, has_header, note)
+        source = CsvSource(path, delimiter, has_header, note, odd)
         frame = None
         for attempt in range(2):
             try:
@@ -619,6 +631,13 @@ def _text_target(columns: list[_Column], j: int, task, dtype, source, owner):
     missing = np.flatnonzero(column.codes < 0)
     if missing.size:
         raise _problem(columns, source, owner, int(missing[0]), j, None)
+    if source is not None and j in source.odd_first_row:
+        line, fields = _locate(source, 0)
+        raise ValueError(
+            f"{owner}: line {line}, column {column.name!r}: the first row holds the text "
+            f"{_show(fields[j])} where the rows below hold numbers, so it would become a class "
+            f"of its own ({source.header_note}, or header=False to keep it as data)."
+        )
     categories = np.array([c.strip() for c in column.categories], dtype=object)
     labels_of_category, task, class_names = encode_targets(categories, task, dtype, owner)
     return labels_of_category[column.codes], task, class_names
