@@ -137,8 +137,8 @@ def test_frame_to_dataset_equals_load_csv(tmp_path):
 
 def test_frame_to_dataset_on_a_dataframe_built_by_hand():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["4", "x", "6"], "y": [0, 1, 0]})
-    with pytest.raises(ValueError, match=r"frame_to_dataset: row 1, column 'b': could not read "
-                                         r"'x' as a number"):
+    with pytest.raises(ValueError, match=r"frame_to_dataset: row 1 of the DataFrame, column 'b': "
+                                         r"could not read 'x' as a number"):
         frame_to_dataset(frame)
     frame["b"] = ["4", "5", "6"]
     ds = frame_to_dataset(frame, name="mine")
@@ -245,3 +245,20 @@ def test_records_and_line_numbers_agree_with_the_csv_module(tmp_path, table, dat
     with pytest.raises(ValueError, match=re.escape(f"line {line}, column 'c{column}': could "
                                                    f"not read 'oops'")):
         load_csv(path, header=True)
+
+
+def test_a_changed_frame_is_named_by_row_or_by_its_own_columns(tmp_path):
+    path = write(tmp_path, "a,b,c,y\n1,2,3,0\n4,5,x,1\n7,8,9,0\n")
+    frame = read_csv_frame(path)
+    with pytest.raises(ValueError, match="line 3, column 'c': could not read 'x'"):
+        frame_to_dataset(frame.drop(columns=["b"]))  # columns found by name in the file
+    with pytest.raises(ValueError, match=r"frame_to_dataset: .*t.csv: row 0 of the DataFrame, "
+                                         r"column 'c': could not read 'x'"):
+        frame_to_dataset(frame.iloc[1:])  # rows dropped: no line numbers to give
+
+
+def test_hints_for_an_open_quote_and_another_delimiter(tmp_path):
+    with pytest.raises(ValueError, match="line 4 has 1 fields.*is a quote left open"):
+        load_csv(write(tmp_path, 'a,b,y\n1,2,0\n"\n4,5,1\n'))
+    with pytest.raises(ValueError, match="at least one target.*Pass delimiter=';'"):
+        load_csv(write(tmp_path, "a;b;y\n1;2;0\n4;5;1\n", "semi.csv"))

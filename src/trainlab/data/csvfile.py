@@ -32,6 +32,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import dataclasses
 import io
 import itertools
 import os
@@ -76,6 +77,12 @@ class CsvSource:
     # header="auto" read the first row as data, and it holds text in these columns where
     # the rows below hold numbers (a header with some numeric names, or a stray row)
     odd_first_row: tuple[int, ...] = ()
+    columns: tuple[str, ...] = ()  # the names given to the file's columns, in file order
+    rows: int = -1  # the number of data rows read
+
+    def file_column(self, name: str) -> int | None:
+        """Where column ``name`` is in the file (None for a column added later)."""
+        return self.columns.index(name) if name in self.columns else None
 
     @property
     def owner(self) -> str:
@@ -229,10 +236,13 @@ def _locate(source: CsvSource, row: int) -> tuple[int, list[str]]:
                      f"changed while it was read?")
 
 
-def _ragged(source: CsvSource, line: int, found: int, expected: int) -> ValueError:
+def _ragged(source: CsvSource, line: int, row: list[str], expected: int) -> ValueError:
     what = "the header" if source.header else "the first row"
-    return ValueError(f"{source.owner}: line {line} has {found} fields; expected {expected} "
-                      f"(the number of columns in {what}).")
+    hint = ""
+    if any("\n" in cell or "\r" in cell for cell in row):
+        hint = " A quoted field runs over several lines: is a quote left open?"
+    return ValueError(f"{source.owner}: line {line} has {len(row)} fields; expected {expected} "
+                      f"(the number of columns in {what}).{hint}")
 
 
 # -- the header ---------------------------------------------------------------------------
@@ -343,7 +353,7 @@ def _scan(source: CsvSource, width: int, kinds: list[str] | None) -> tuple[int, 
     with _data_records(source) as records:
         for line, row in itertools.islice(records, 1 if source.header else 0, None):
             if len(row) != width:
-                raise _ragged(source, line, len(row), width)
+                raise _ragged(source, line, row, width)
             count += 1
             if numeric:
                 found = [j for j in numeric if not _float64_ok(row[j])]
@@ -417,7 +427,7 @@ def read_csv_frame(
             raise ValueError(f"{source.owner}: pandas read {len(frame)} rows where the csv "
                              f"module reads {count}; the file's quoting is ambiguous.")
     frame.columns = names
-    frame.attrs[_ATTR] = source
+    frame.attrs[_ATTR] = dataclasses.replace(source, columns=tuple(names), rows=len(frame))
     return frame
 
 
@@ -497,11 +507,12 @@ def _problem(columns: list[_Column], source: CsvSource | None, owner: str, row: 
     """The error for the cell at data row ``row``, column ``j``, worded from its text in
     the file (read again, to give its line and exactly what it holds)."""
     column = columns[j].name
-    if source is None:
-        return ValueError(cell_problem(f"{owner}: row {row}, column {column!r}",
+    if source is None or source.file_column(column) is None:
+        return ValueError(cell_problem(f"{owner}: row {row} of the DataFrame, column {column!r}",
                                        columns[j].cell(row), dtype))
     line, fields = _locate(source, row)
-    cell = fields[j] if j < len(fields) else ""
+    at = source.file_column(column)
+    cell = fields[at] if at is not None and at < len(fields) else columns[j].cell(row)
     message = cell_problem(f"{owner}: line {line}, column {column!r}", cell, dtype)
     if row == 0 and not source.header and source.header_note.startswith("header='auto'"):
         message += f" ({source.header_note}.)"
@@ -541,6 +552,14 @@ def _numeric_block(table: _Table, which: list[int], n: int, source: CsvSource | 
     return out
 
 
+def _rows_unchanged(frame, source: CsvSource) -> bool:
+    """Whether row i of ``frame`` is still data row i of the file."""
+    pd = _pandas()
+    index = frame.index
+    return (len(frame) == source.rows and isinstance(index, pd.RangeIndex)
+            and index.start == 0 and index.step == 1)
+
+
 def _shown_columns(names: Sequence[str]) -> str:
     shown = [str(n) for n in names[:12]]
     more = f" ... ({len(names)} columns)" if len(names) > 12 else ""
@@ -568,6 +587,9 @@ def frame_to_dataset(
     dtype = check_dtype(dtype)
     source = frame.attrs.get(_ATTR) if isinstance(frame.attrs.get(_ATTR), CsvSource) else None
     owner = source.owner if source is not None else "frame_to_dataset"
+    if source is not None and not _rows_unchanged(frame, source):
+        owner = f"frame_to_dataset: {source.path}"
+        source = None  # rows were dropped or reordered: name them by position, not by line
     header = [str(c) for c in frame.columns]
     if target is not None and not isinstance(target, str) and not (
         isinstance(target, Sequence) and all(isinstance(t, str) for t in target)
@@ -586,9 +608,14 @@ def frame_to_dataset(
             raise ValueError(f"{owner}: target column {column!r} is not in the header. "
                              f"Columns: {_shown_columns(header)}.{hint}")
     if not targets or len(set(targets)) == len(header):
+        hint = ""
+        if len(header) == 1 and source is not None:
+            seen = [d for d in ";\t|" if d in header[0] and d != source.delimiter]
+            if seen:
+                hint = f" Is the delimiter {seen[0]!r}? Pass delimiter={seen[0]!r}."
         raise ValueError(
             f"{owner}: need at least one target and one feature column. "
-            f"Received target={target!r} for columns {_shown_columns(header)}."
+            f"Received target={target!r} for columns {_shown_columns(header)}.{hint}"
         )
     target_cols = [position[c] for c in targets]
     taken = set(target_cols)
@@ -631,11 +658,11 @@ def _text_target(columns: list[_Column], j: int, task, dtype, source, owner):
     missing = np.flatnonzero(column.codes < 0)
     if missing.size:
         raise _problem(columns, source, owner, int(missing[0]), j, None)
-    if source is not None and j in source.odd_first_row:
+    if source is not None and source.file_column(column.name) in source.odd_first_row:
         line, fields = _locate(source, 0)
         raise ValueError(
             f"{owner}: line {line}, column {column.name!r}: the first row holds the text "
-            f"{_show(fields[j])} where the rows below hold numbers, so it would become a class "
+            f"{_show(fields[source.file_column(column.name)])} where the rows below hold numbers, so it would become a class "
             f"of its own ({source.header_note}, or header=False to keep it as data)."
         )
     categories = np.array([c.strip() for c in column.categories], dtype=object)
