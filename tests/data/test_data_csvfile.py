@@ -262,3 +262,19 @@ def test_hints_for_an_open_quote_and_another_delimiter(tmp_path):
         load_csv(write(tmp_path, 'a,b,y\n1,2,0\n"\n4,5,1\n'))
     with pytest.raises(ValueError, match="at least one target.*Pass delimiter=';'"):
         load_csv(write(tmp_path, "a;b;y\n1;2;0\n4;5;1\n", "semi.csv"))
+
+
+@pytest.mark.parametrize("cell, words", [
+    (" NaN ", "missing value ' NaN '"), ("+nan", "could not read '+nan'"),
+    (" inf ", "could not read ' inf '"), ("1_000", "could not read '1_000'"),
+    ("\u0661", "could not read '\u0661'"), ("-Infinity", "non-finite value '-Infinity'"),
+])
+@pytest.mark.parametrize("late", [False, True], ids=["sampled", "beyond the sample"])
+def test_cells_python_and_pandas_read_differently(tmp_path, cell, words, late):
+    """Python's float() accepts these; pandas does not (or reads them as infinite). The
+    same clear error, whether the cell is among the sampled rows or far below them."""
+    rows = [f"{i},{i},{i % 2}" for i in range(150 if late else 3)]
+    rows.insert(len(rows), f"1,{cell},0")
+    path = write(tmp_path, "a,b,y\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=re.escape(f"line {len(rows) + 1}, column 'b': {words}")):
+        load_csv(path)

@@ -35,6 +35,7 @@ import csv
 import dataclasses
 import io
 import itertools
+import math
 import os
 import warnings
 from collections import Counter
@@ -109,13 +110,19 @@ def _show(cell: str) -> str:
 
 
 def _number(cell: str) -> float | None:
-    """The cell as pandas reads a number (ASCII, no digit separators), else None."""
+    """The cell as pandas reads a number, else None: Python's float() without what pandas
+    refuses (digit separators, non-ASCII digits, "nan" spelled as a number, and "inf"
+    with spaces around it)."""
     if "_" in cell or not cell.isascii():
         return None
     try:
-        return float(cell)
+        value = float(cell)
     except ValueError:
         return None
+    word = any(c.isalpha() for c in cell.lower().replace("e", ""))  # "inf", "nan", ...
+    if word and (math.isnan(value) or cell != cell.strip()):
+        return None
+    return value
 
 
 def _kind(cell: str) -> str:
