@@ -42,6 +42,10 @@ class SingleArrayError(ValueError):
     """The file is a single ``.npy`` array, not an ``.npz`` archive."""
 
 
+class ArchiveError(ValueError):
+    """A member whose header, sizes or format do not hold together."""
+
+
 class NpzArchive:
     """An open ``.npz`` archive: ``files`` (array names) and ``read(name)``.
 
@@ -102,7 +106,7 @@ class NpzArchive:
         try:
             with self._zip.open(info) as stream:
                 return self._read_member(stream, info, method, where)
-        except (ObjectArrayError, SizeLimitError, _Refused):
+        except (ObjectArrayError, SizeLimitError, ArchiveError):
             raise
         except _READ_ERRORS as exc:
             raise ValueError(f"{self.owner} is not a readable .npz archive (array {key!r}: "
@@ -115,7 +119,7 @@ class NpzArchive:
         elif version == (2, 0):
             shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
-            raise _Refused(f"{where} is in .npy format version {version}; expected 1.0 or 2.0.")
+            raise ArchiveError(f"{where} is in .npy format version {version}; expected 1.0 or 2.0.")
         if dtype.hasobject:
             raise ObjectArrayError(
                 f"{where} holds Python objects (dtype=object), which are not loaded because "
@@ -123,11 +127,11 @@ class NpzArchive:
                 f"string arrays, e.g. np.savez(path, X=X.astype(np.float32), y=y)."
             )
         if any(n < 0 for n in shape):
-            raise _Refused(f"{where} declares a negative dimension in shape {shape}.")
+            raise ArchiveError(f"{where} declares a negative dimension in shape {shape}.")
         header = stream.tell()
         nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
         if header + nbytes != info.file_size:
-            raise _Refused(
+            raise ArchiveError(
                 f"{where} declares shape {shape} of {dtype} ({format_bytes(nbytes)} of data), "
                 f"but the archive records {format_bytes(max(info.file_size - header, 0))} for "
                 f"it; the archive is corrupted or was edited."
@@ -137,9 +141,5 @@ class NpzArchive:
         flat = np.empty(math.prod(shape), dtype=dtype)
         got = read_exactly(stream, memoryview(flat.view(np.uint8)))
         if got < nbytes or stream.read(1):
-            raise _Refused(f"{where} holds {got} bytes of data; its header declares {nbytes}.")
+            raise ArchiveError(f"{where} holds {got} bytes of data; its header declares {nbytes}.")
         return flat.reshape(shape, order="F" if fortran_order else "C")
-
-
-class _Refused(ValueError):
-    """A member whose header or sizes are inconsistent (already worded for the user)."""
