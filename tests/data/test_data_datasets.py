@@ -172,3 +172,15 @@ def test_encode_targets_rules():
     assert task == "regression" and y.dtype == np.float32
     with pytest.raises(ValueError, match="one label per example"):
         encode_targets(np.zeros((3, 2), dtype=np.int64), "classification", np.float32, "t")
+
+
+def test_mnist1d_cache_is_read_without_trusting_it(tmp_path):
+    """The cache is a file in the user's directory: read like any .npz, never unpickled."""
+    X, y = np.arange(400, dtype=np.float64).reshape(10, 40), np.arange(10)
+    np.savez(tmp_path / "mnist1d_n10_seed0.npz", X=X, y=y)
+    ds = load_dataset("mnist1d", data_dir=tmp_path, n_samples=10, seed=0)
+    np.testing.assert_array_equal(ds.X, X)
+    np.testing.assert_array_equal(ds.y, y)
+    np.savez(tmp_path / "mnist1d_n10_seed1.npz", X=X, y=np.array([{}] * 10, dtype=object))
+    with pytest.raises(ValueError, match=r"mnist1d_n10_seed1.npz: array 'y' holds Python objects"):
+        load_dataset("mnist1d", data_dir=tmp_path, n_samples=10, seed=1)

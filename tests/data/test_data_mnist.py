@@ -11,6 +11,7 @@ import pytest
 
 from trainlab.data import load_dataset, write_idx
 from trainlab.data import mnist as mnist_module
+from trainlab.data.mnist import MissingDataFilesError
 
 STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -56,7 +57,7 @@ def test_only_the_needed_split_is_required(tmp_path, rng):
     make_files(tmp_path, rng)
     (tmp_path / (STEMS[2] + ".gz")).unlink()
     assert load_dataset("mnist", data_dir=tmp_path, split="train", download=False).n_samples == 6
-    with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte.gz"):
+    with pytest.raises(MissingDataFilesError, match="t10k-images-idx3-ubyte.gz"):
         load_dataset("mnist", data_dir=tmp_path, split="test", download=False)
 
 
@@ -66,7 +67,7 @@ def test_offline_error_lists_files_directory_and_sources(tmp_path, monkeypatch):
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setattr(mnist_module.urllib.request, "urlopen", offline)
-    with pytest.raises(FileNotFoundError) as info:
+    with pytest.raises(MissingDataFilesError) as info:
         load_dataset("mnist", data_dir=tmp_path / "mnist")
     message = str(info.value)
     assert "download failed" in message and "Name or service not known" in message
@@ -108,7 +109,7 @@ def test_download_rejects_a_wrong_checksum(tmp_path, rng, monkeypatch):
     source = mnist_module.SOURCES["mnist"]
     bad = dict(md5, **{STEMS[0] + ".gz": "0" * 32})
     monkeypatch.setitem(mnist_module.SOURCES, "mnist", dataclasses.replace(source, md5=bad))
-    with pytest.raises(FileNotFoundError, match="checksum mismatch.*expected MD5 0{32}"):
+    with pytest.raises(MissingDataFilesError, match="checksum mismatch.*expected MD5 0{32}"):
         load_dataset("mnist", data_dir=tmp_path / "data")
     assert not (tmp_path / "data" / (STEMS[0] + ".gz")).exists()
 
@@ -131,3 +132,21 @@ def test_bad_arguments(tmp_path):
         load_dataset("mnist", data_dir=tmp_path, split="validation")
     with pytest.raises(ValueError, match="timeout must be in"):
         load_dataset("mnist", data_dir=tmp_path, timeout=0)
+
+
+def test_missing_files_are_a_value_error_that_says_what_to_put_where(tmp_path, monkeypatch):
+    """Not a FileNotFoundError: no single path is missing, and front ends that print
+    FileNotFoundError as "no such file PATH" would lose the list of files."""
+    def offline(url, timeout):
+        raise urllib.error.URLError("Network is unreachable")
+
+    monkeypatch.setattr(mnist_module.urllib.request, "urlopen", offline)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for download in (True, False):
+        with pytest.raises(MissingDataFilesError) as info:
+            load_dataset("mnist", data_dir=empty, download=download)
+        assert isinstance(info.value, ValueError) and not isinstance(info.value, OSError)
+        message = str(info.value)
+        assert f"into the directory {empty}" in message and "MNIST/raw" in message
+        assert all(f"{stem}.gz" in message for stem in STEMS)

@@ -249,3 +249,22 @@ def test_as_a_real_process_there_is_no_traceback(base_run, tmp_path):
         assert_one_clear_line(proc.returncode, err)
     assert load_checkpoint(base_run / "checkpoint.safetensors").epoch == 2
     assert json.loads((base_run / "run.json").read_text())["status"] == "completed"
+
+
+def test_train_on_mnist_with_an_empty_data_dir_lists_the_files(capsys, tmp_path, monkeypatch):
+    """It printed "no such file 'mnist'"; the one line now says which files to put where."""
+    import urllib.error
+
+    from trainlab.data import mnist
+
+    def offline(url, timeout):
+        raise urllib.error.URLError("Network is unreachable")
+
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", offline)
+    empty = tmp_path / "EMPTY"
+    empty.mkdir()
+    code, _, err = run_cli(capsys, "train", "--data", "mnist", "--data-dir", empty, *FAST,
+                           "--out", tmp_path / "runs")
+    assert_one_clear_line(code, err, "mnist", str(empty), "train-images-idx3-ubyte.gz",
+                          "t10k-labels-idx1-ubyte.gz")
+    assert "no such file" not in err

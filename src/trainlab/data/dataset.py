@@ -205,3 +205,13 @@ def encode_targets(
     classes, labels = np.unique(values, return_inverse=True)
     names = tuple(_class_name(c) for c in classes)
     return labels.astype(np.int64).reshape(-1), task, names
+
+
+def check_classes(task: str, class_names, owner: str, column: str) -> None:
+    """A classification target needs at least two classes to learn anything."""
+    if task == "classification" and class_names is not None and len(class_names) < 2:
+        raise ValueError(
+            f"{owner}: the target {column} has only one class ({', '.join(class_names)!s}); "
+            f"classification needs at least two. Check the target column, or pass "
+            f"task='regression' for a numeric target."
+        )

@@ -12,17 +12,18 @@ import importlib
 import inspect
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from collections.abc import Callable
 
 import numpy as np
 
 from trainlab._checks import check_dtype, check_int
 from trainlab.data.dataset import Dataset
 from trainlab.data.mnist import load_mnist_idx
-from trainlab.registry import Registry
+from trainlab.data.npzfile import NpzArchive
 from trainlab.data.tables import load_csv, load_npz
+from trainlab.registry import Registry
 
 EXTRA_HINT = 'pip install -e ".[datasets]"'
 
@@ -109,8 +110,13 @@ def load_mnist1d(n_samples: int = 5000, seed: int = 42, data_dir=None, dtype=np.
     dtype = check_dtype(dtype)
     cache = None if data_dir is None else Path(data_dir) / f"mnist1d_n{n_samples}_seed{seed}.npz"
     if cache is not None and cache.is_file():
-        with np.load(cache, allow_pickle=False) as stored:
-            X, y = stored["X"], stored["y"]
+        owner = f"load_mnist1d: cache {cache}"
+        with NpzArchive(cache, owner) as stored:
+            missing = [k for k in ("X", "y") if k not in stored]
+            if missing:
+                raise ValueError(f"{owner}: missing array(s) {missing}; delete the file to "
+                                 f"generate it again.")
+            X, y = stored.read("X"), stored.read("y")
     else:
         generator = _require("mnist1d.data", "mnist1d", "mnist1d")
         args = generator.get_dataset_args()

@@ -22,6 +22,17 @@ from trainlab.data.dataset import Dataset
 from trainlab.data.idx import read_idx
 
 SPLITS = ("all", "train", "test")
+
+
+class MissingDataFilesError(ValueError):
+    """A dataset's files are not where they were looked for (and could not be downloaded).
+
+    The message lists every missing file, the directory to put it in and where to get
+    it. A ValueError rather than a FileNotFoundError: no single path is missing, so the
+    whole message is the useful part, and front ends that report ``FileNotFoundError``
+    as "no such file PATH" show it in full instead.
+    """
+
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -109,7 +120,8 @@ def _missing_files_message(source: IdxSource, data_dir: Path | None, stems: list
     mirrors = "\n".join(f"  {m}" for m in source.mirrors)
     return (
         f"{source.name}: {reason}\n"
-        f"Put these files (gzipped, or unpacked without the .gz) into {where}:\n{files}\n"
+        f"Put these files (gzipped, or unpacked without the .gz) into {where} (or its "
+        f"{source.subdir}/raw folder, torchvision's layout):\n{files}\n"
         f"Download them from one of:\n{mirrors}\n(see {source.homepage}), then call "
         f"load_dataset({source.name!r}, data_dir=...) again."
     )
@@ -120,7 +132,7 @@ def _locate_or_download(source: IdxSource, data_dir: Path, stems: list[str], dow
     found = {stem: _find(data_dir, source, stem) for stem in stems}
     missing = [stem for stem, path in found.items() if path is None]
     if missing and not download:
-        raise FileNotFoundError(_missing_files_message(
+        raise MissingDataFilesError(_missing_files_message(
             source, data_dir, missing, f"files missing from {data_dir} and download=False."))
     failures = []
     for stem in missing:
@@ -137,7 +149,7 @@ def _locate_or_download(source: IdxSource, data_dir: Path, stems: list[str], dow
             break  # every mirror failed: the network is likely unreachable, stop here
     still_missing = [stem for stem in stems if found[stem] is None]
     if still_missing:
-        raise FileNotFoundError(_missing_files_message(
+        raise MissingDataFilesError(_missing_files_message(
             source, data_dir, still_missing,
             "files missing and the download failed (is the network reachable?):\n  "
             + "\n  ".join(failures)))
@@ -179,7 +191,7 @@ def load_mnist_idx(
     parts = ["train", "test"] if split == "all" else [split]
     stems = [stem for part in parts for stem in _FILES[part]]
     if data_dir is None:
-        raise ValueError(_missing_files_message(
+        raise MissingDataFilesError(_missing_files_message(
             source, None, stems, "needs data_dir=, the directory that holds (or will receive) "
             "its IDX files."))
     paths = _locate_or_download(source, Path(data_dir), stems, download, timeout)

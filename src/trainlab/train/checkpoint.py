@@ -19,7 +19,9 @@ the previous checkpoint intact.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ import numpy as np
 import safetensors.numpy
 
 from trainlab._atomic import atomic_write_bytes
+from trainlab.data._files import open_regular, read_exactly
 from trainlab.train.history import History
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -258,42 +261,191 @@ def _check_layout(content: dict[str, Any], where: str) -> None:
         raise CheckpointError(f"{where}: the standardizer entry needs a 'type' and a 'state'.")
 
 
+# -- reading: check the header before reading the data ----------------------------------
+
+# A trainlab checkpoint's header (tensor table and JSON metadata) is a few kilobytes to a
+# few megabytes; a longer one is refused before it is read.
+MAX_HEADER_BYTES = 16 * 2**20
+# Real metadata nests about six levels deep; deeper JSON is refused before it is used.
+MAX_JSON_DEPTH = 64
+_DTYPES = {
+    "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
+    "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"),
+    "I8": np.dtype("i1"), "U64": np.dtype("<u8"), "U32": np.dtype("<u4"),
+    "U16": np.dtype("<u2"), "U8": np.dtype("u1"), "BOOL": np.dtype("?"),
+}  # fmt: skip
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and dicts (iteratively: no recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _parse_json(text: str | bytes, where: str, what: str) -> Any:
+    """``json.loads`` with nesting bounded by MAX_JSON_DEPTH; errors are CheckpointErrors."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value, depth = None, None
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(
+            f"{where} has no readable trainlab header (not a trainlab checkpoint, or "
+            f"corrupted): {what} is not JSON ({exc})."
+        ) from None
+    else:
+        depth = _json_depth(value)
+    if depth is None or depth > MAX_JSON_DEPTH:
+        raise CheckpointError(
+            f"{where} is not a trainlab checkpoint, or corrupted: its {what} nests lists and "
+            f"objects {'more than ' + str(MAX_JSON_DEPTH) if depth is None else depth} levels "
+            f"deep; at most {MAX_JSON_DEPTH} are read."
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    begin: int
+    end: int
+
+
+def _tensor_table(header: dict[str, Any], data_size: int, where: str) -> dict[str, _Tensor]:
+    """Every tensor entry of a safetensors header, checked: a known dtype, a shape of
+    non-negative integers whose size matches its byte range, and byte ranges that tile
+    the data exactly (no gap, no overlap, nothing missing, nothing after)."""
+    bad = f"{where} is truncated or corrupted"
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"{bad}: the header entry {name!r} is not a tensor description.")
+        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        if dtype not in _DTYPES:
+            raise CheckpointError(f"{bad}: tensor {name!r} has dtype {dtype!r}; expected one of "
+                                  f"{sorted(_DTYPES)}.")
+        if not isinstance(shape, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+        ):
+            raise CheckpointError(f"{bad}: tensor {name!r} has shape {shape!r}; expected a list "
+                                  f"of non-negative integers.")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(
+            isinstance(n, int) and not isinstance(n, bool) for n in offsets
+        ) and 0 <= offsets[0] <= offsets[1]):
+            raise CheckpointError(f"{bad}: tensor {name!r} has data_offsets {offsets!r}; "
+                                  f"expected [begin, end] with 0 <= begin <= end.")
+        nbytes = math.prod(shape) * _DTYPES[dtype].itemsize  # Python ints: no overflow
+        if offsets[1] - offsets[0] != nbytes:
+            raise CheckpointError(
+                f"{bad}: tensor {name!r} of shape {tuple(shape)} and dtype {dtype} needs "
+                f"{nbytes} bytes; its offsets {offsets} span {offsets[1] - offsets[0]}."
+            )
+        tensors[name] = _Tensor(_DTYPES[dtype], tuple(shape), offsets[0], offsets[1])
+    cursor = 0
+    for name, tensor in sorted(tensors.items(), key=lambda item: (item[1].begin, item[1].end)):
+        if tensor.begin != cursor:
+            raise CheckpointError(
+                f"{bad}: tensor {name!r} starts at byte {tensor.begin} of the data; the tensor "
+                f"before it ends at {cursor} (tensors must not overlap or leave gaps)."
+            )
+        cursor = tensor.end
+    if cursor != data_size:
+        raise CheckpointError(
+            f"{bad}: its tensors end at byte {cursor} of the data, but the file holds "
+            f"{data_size} bytes of data after the header "
+            f"({'truncated' if cursor > data_size else 'bytes appended'})."
+        )
+    return tensors
+
+
+def _read_safetensors(path: Path, where: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header (checked) and the tensors of a safetensors file.
+
+    The 8-byte header length is bounded by the file size and MAX_HEADER_BYTES, the
+    header's JSON by MAX_JSON_DEPTH, and every tensor's byte range by the file size, all
+    before a byte of tensor data is read; then exactly the announced data is read.
+    """
+    try:
+        handle, size = open_regular(path, "load_checkpoint")
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
+    with handle:
+        if size < 8:
+            raise CheckpointError(f"{where} is truncated: {size} bytes, not even a header.")
+        header_size = int.from_bytes(handle.read(8), "little")
+        if 8 + header_size > size:
+            raise CheckpointError(
+                f"{where} is truncated or not a safetensors file: the header announces "
+                f"{header_size} bytes but the file has {size}."
+            )
+        if header_size > MAX_HEADER_BYTES:
+            raise CheckpointError(
+                f"{where} is not a trainlab checkpoint, or corrupted: its header announces "
+                f"{header_size} bytes; a checkpoint's header holds at most {MAX_HEADER_BYTES}."
+            )
+        raw = handle.read(header_size)
+        if len(raw) < header_size:
+            raise CheckpointError(f"{where} is truncated: it ended inside its header.")
+        header = _parse_json(raw, where, "header")
+        if not isinstance(header, dict):
+            raise CheckpointError(
+                f"{where} has no readable trainlab header (not a trainlab checkpoint, or "
+                f"corrupted): the header is a {type(header).__name__}, not a JSON object."
+            )
+        data_size = size - 8 - header_size
+        tensors = _tensor_table(header, data_size, where)
+        buffer = bytearray(data_size)
+        if read_exactly(handle, memoryview(buffer)) < data_size:
+            raise CheckpointError(f"{where} is truncated: it ended inside its tensor data.")
+    arrays = {}
+    for name, tensor in tensors.items():
+        count = math.prod(tensor.shape)
+        if count == 0:
+            array = np.zeros(tensor.shape, dtype=tensor.dtype)
+        else:
+            array = np.frombuffer(buffer, dtype=tensor.dtype, count=count, offset=tensor.begin)
+        arrays[name] = array.reshape(tensor.shape).astype(tensor.dtype.newbyteorder("="),
+                                                          copy=False)
+    return header, arrays
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read and verify a checkpoint; nothing is restored (see :func:`restore_checkpoint`).
 
-    Raises :class:`CheckpointError` when the file is truncated, its bytes do not match
-    the stored SHA-256, or it was written in another format.
+    Raises :class:`CheckpointError` when the file is not a regular file, is truncated,
+    its header is malformed or too large, its bytes do not match the stored SHA-256, or
+    it was written in another format. The header is checked before any tensor data is
+    read, so memory is bounded by the file's real size.
     """
     path = Path(path)
-    data = path.read_bytes()
     where = f"Checkpoint {str(path)!r}"
-    if len(data) < 8:
-        raise CheckpointError(f"{where} is truncated: {len(data)} bytes, not even a header.")
-    header_size = int.from_bytes(data[:8], "little")
-    if 8 + header_size > len(data):
-        raise CheckpointError(
-            f"{where} is truncated or not a safetensors file: the header announces "
-            f"{header_size} bytes but the file has {len(data)}."
-        )
+    header, arrays = _read_safetensors(path, where)
+    metadata = header.get("__metadata__") or {}
     try:
-        header = json.loads(data[8 : 8 + header_size])
-        metadata = header.get("__metadata__") or {}
         text, stored_digest = metadata["trainlab"], metadata["sha256"]
-    except (ValueError, KeyError, AttributeError, TypeError) as exc:
+        if not isinstance(text, str) or not isinstance(stored_digest, str):
+            raise TypeError("the trainlab metadata entries are not strings")
+    except (KeyError, AttributeError, TypeError) as exc:
         raise CheckpointError(
             f"{where} has no readable trainlab header (not a trainlab checkpoint, or "
             f"corrupted): {exc!r}."
         ) from exc
-    try:
-        arrays = safetensors.numpy.load(data)
-    except Exception as exc:  # safetensors raises its own error type for bad files
-        raise CheckpointError(f"{where} is truncated or corrupted: {exc}.") from exc
     if _digest(text, arrays) != stored_digest:
         raise CheckpointError(
             f"{where} does not match its SHA-256 digest: the file is corrupted or was modified. "
             "Use an intact copy or an earlier checkpoint."
         )
-    content = json.loads(text)
+    content = _parse_json(text, where, "trainlab metadata")
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         found = content.get("format") if isinstance(content, dict) else None
         raise CheckpointError(
@@ -349,6 +501,40 @@ def restore_checkpoint(
     return checkpoint
 
 
+def _layer_order(name: str) -> tuple[int, str]:
+    head = name.partition(".")[0]
+    return (int(head) if head.isdigit() else 2**62, name)
+
+
+def check_config_fits(config: Any, state: dict[str, Any]) -> None:
+    """Refuse a model configuration whose weight matrices differ from the stored ones.
+
+    An MLP's 2-D tensors are its Linear (or DropConnect) weights, ``(in, out)``, in layer
+    order; every other tensor is a vector the size of a layer. Comparing the shapes the
+    configuration implies with the stored shapes bounds what building the model will
+    allocate by what the checkpoint really holds (a configuration that claims hidden
+    sizes of 20000 is refused here, not after allocating gigabytes).
+    """
+    widths = [config.in_features, *config.hidden_sizes, config.out_features]
+    expected = list(itertools.pairwise(widths))
+    stored = sorted(((name, tuple(value.shape)) for name, value in state.items()
+                     if isinstance(value, np.ndarray) and value.ndim == 2),
+                    key=lambda item: _layer_order(item[0]))
+    for (name, shape), want in zip(stored, expected):
+        if shape != want:
+            raise ValueError(
+                f"its model_config needs a weight of shape {want} at {name!r}; the checkpoint "
+                f"holds {shape}. The configuration does not describe the stored weights."
+            )
+    if len(stored) != len(expected):
+        raise ValueError(
+            f"its model_config describes {len(expected)} weight matrices "
+            f"{[tuple(w) for w in expected[:8]]}; the checkpoint holds {len(stored)} "
+            f"{[shape for _, shape in stored[:8]]}. The configuration does not describe the "
+            f"stored weights."
+        )
+
+
 def load_model(source: str | os.PathLike | Checkpoint) -> Module:
     """Rebuild the model from the checkpoint's ``model_config`` and load its weights,
     buffers and generators. Returned in evaluation mode."""
@@ -363,7 +549,9 @@ def load_model(source: str | os.PathLike | Checkpoint) -> Module:
             "use restore_checkpoint."
         )
     try:
-        model = build_mlp(MLPConfig.from_dict(checkpoint.model_config), rng=0)
+        config = MLPConfig.from_dict(checkpoint.model_config)
+        check_config_fits(config, checkpoint.model_state)  # before anything is allocated
+        model = build_mlp(config, rng=0)
         load_model_state(model, checkpoint.model_state, checkpoint.trainer_state["model_rngs"])
     except (ValueError, TypeError) as exc:
         raise _naming(exc, f"load_model: {str(checkpoint.path)!r}") from exc
