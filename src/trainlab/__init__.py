@@ -6,6 +6,6 @@
 
 from trainlab import data, init, nn, optim
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["data", "init", "nn", "optim", "__version__"]

@@ -54,13 +54,32 @@ def evaluation_data(record: RunRecord, loaded: LoadedModel, data: str | None,
         return X, y, f"{record.config.data.data} ({split} split)"
     dataset = prepare.load(record.config.data, record.config.model.dtype, name=data)
     where = f"setting 'data' (--data) = {data!r}"
-    check_features(dataset.X, loaded.in_features, where)
+    X = columns_by_name(dataset, loaded.feature_names, where)
+    check_features(X, loaded.in_features, where)
     if dataset.task != loaded.task:
         raise UsageError(f"{where} is a {dataset.task} dataset; the run does {loaded.task}.")
     y = dataset.y
     if dataset.task == "classification":
         y = relabel(y, dataset.class_names, loaded.class_names, where)
-    return dataset.X, y, f"{data} (all {dataset.n_samples} examples)"
+    return X, y, f"{data} (all {dataset.n_samples} examples)"
+
+
+def columns_by_name(dataset: Any, names: list[str] | None, where: str) -> np.ndarray:
+    """The dataset's columns in the order of the run's features, matched by name where the
+    file names them; order never changes an answer. A file that names only some of them
+    is refused; one whose columns have generic names (x0, x1, ...) is taken in order."""
+    X, have = dataset.X, [str(n) for n in dataset.feature_names]
+    if not names or have == list(names):
+        return X
+    index = {n: j for j, n in enumerate(have)}
+    present = [n for n in names if n in index]
+    if len(present) == len(names):
+        return X[:, [index[n] for n in names]]
+    if present:
+        missing = [n for n in names if n not in index]
+        raise UsageError(f"{where}: it names {len(present)} of the run's {len(names)} features; "
+                         f"missing: {', '.join(missing[:8])}{', ...' if len(missing) > 8 else ''}.")
+    return X
 
 
 def check_features(X: np.ndarray, expected: int, where: str) -> None:

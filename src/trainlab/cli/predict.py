@@ -27,7 +27,6 @@ import argparse
 import csv
 import io
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,8 @@ import numpy as np
 
 from trainlab import runs
 from trainlab.cli.errors import EXIT_OK, UsageError, one_line
+from trainlab.data._files import open_regular
+from trainlab.data.npzfile import NpzArchive
 from trainlab.runs.record import LoadedModel, RunRecord
 
 FORMATS = (".csv", ".npz")
@@ -61,15 +62,28 @@ def _suffix(path: Path, setting: str) -> str:
     return suffix
 
 
+MAX_INPUT_BYTES = 1 << 30
+"""The largest --input CSV read (1 GiB): rows are parsed in memory."""
+
+
 def read_csv_features(path: Path, features: int, names: list[str] | None) -> np.ndarray:
     where = f"setting 'input' (--input) = {str(path)!r}"
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+        handle, size = open_regular(path, where)
     except FileNotFoundError:
         raise UsageError(f"setting 'input' (--input): no such file {str(path)!r}.") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UsageError(f"{where}: cannot read it as CSV ({one_line(exc)}).") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(one_line(exc)) from None
+    with handle:
+        if size > MAX_INPUT_BYTES:
+            raise UsageError(f"{where}: {size} bytes is more than the {MAX_INPUT_BYTES} bytes "
+                             "that predict reads at once; split the file.")
+        try:
+            text = handle.read(MAX_INPUT_BYTES + 1).decode("utf-8-sig")
+            rows = [r for r in csv.reader(io.StringIO(text, newline=""))
+                    if any(c.strip() for c in r)]
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise UsageError(f"{where}: cannot read it as CSV ({one_line(exc)}).") from None
     if not rows:
         raise UsageError(f"{where}: the file is empty; expected a header row and data rows.")
     first = [h.strip() for h in rows[0]]
@@ -141,21 +155,15 @@ def spreadsheet_safe(text: str) -> str:
 def read_npz_features(path: Path) -> np.ndarray:
     where = f"setting 'input' (--input) = {str(path)!r}"
     try:
-        archive = np.load(path, allow_pickle=False)
+        with NpzArchive(path, where) as archive:
+            if "X" not in archive:
+                raise UsageError(f"{where}: no array 'X' (arrays present: {archive.files}).")
+            X = archive.read("X")
     except FileNotFoundError:
         raise UsageError(f"setting 'input' (--input): no such file {str(path)!r}.") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UsageError(f"{where}: not a readable .npz archive ({one_line(exc)}).") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise UsageError(f"{where}: expected an .npz archive with an array 'X'.")
-    with archive:
-        if "X" not in archive.files:
-            raise UsageError(f"{where}: no array 'X' (arrays present: {archive.files}).")
-        try:
-            X = archive["X"]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise UsageError(f"{where}: array 'X' cannot be read without pickle or is "
-                             f"corrupted ({one_line(exc)}).") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{where}: not a readable .npz archive or array 'X' cannot be read "
+                         f"safely ({one_line(exc)}).") from None
     if X.dtype.kind not in "biuf":
         raise UsageError(f"{where}: X must be numeric; received dtype {X.dtype}.")
     if X.ndim == 3:
