@@ -192,7 +192,7 @@ def train(backend, dtype, steps: int = 3):
                    nn.ReLU(), nn.Dropout(0.3, rng=10 + i)]
     layers.append(nn.Linear(33, 5, rng=9, dtype=dtype))
     model = nn.Sequential(*layers).use_backend(backend)
-    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, backend=backend)
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(0)
     record = []
@@ -232,4 +232,4 @@ def test_the_compiled_path_is_taken(monkeypatch):
     monkeypatch.setattr(compiled, "compiled", lambda name: calls.append(name) or original(name))
     train(make("numba"), np.float32, steps=1)
     assert {"batchnorm_forward", "batchnorm_backward", "relu_forward", "masked_scale",
-            "dropout_forward"} <= set(calls)
+            "dropout_forward", "sgd_update"} <= set(calls)

@@ -22,7 +22,6 @@ from trainlab._checks import check_int, check_number
 from trainlab.optim.base import Optimizer
 from trainlab.registry import Registry
 
-
 SCHEDULES: Registry[type] = Registry("schedule")
 """Learning-rate schedules by name (``--schedule``); ``"none"`` is no schedule."""
 
