@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,14 @@ import numpy as np
 from trainlab._checks import check_number
 from trainlab.backend import BackendLike
 from trainlab.nn.module import Parameter
-from trainlab.optim.base import OPTIMIZERS, Optimizer, Scratch, State, coordinate_sample
+from trainlab.optim.base import (
+    OPTIMIZERS,
+    Optimizer,
+    ParamsLike,
+    Scratch,
+    State,
+    coordinate_sample,
+)
 from trainlab.optim.weight_decay import apply_weight_decay
 
 
@@ -42,7 +48,7 @@ class Adagrad(Optimizer[AdagradState, float]):
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: ParamsLike,
         lr: float = 1e-2,
         lr_decay: float = 0.0,
         weight_decay: float = 0.0,
@@ -51,9 +57,9 @@ class Adagrad(Optimizer[AdagradState, float]):
         *,
         backend: BackendLike = None,
     ) -> None:
-        super().__init__(params, backend=backend)
-        self._configure(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, eps=eps)
+        super().__init__(params, backend=backend, lr=lr, lr_decay=lr_decay,
+                         weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value, eps=eps)
 
     def _configure(
         self, *, lr: float, lr_decay: float, weight_decay: float,

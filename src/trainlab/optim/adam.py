@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from trainlab.nn.module import Parameter
 from trainlab.optim.base import (
     OPTIMIZERS,
     Optimizer,
+    ParamsLike,
     Scratch,
     State,
     check_flag,
@@ -73,7 +73,7 @@ class Adam(Optimizer[AdamState, AdamScalars]):
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: ParamsLike,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -82,8 +82,8 @@ class Adam(Optimizer[AdamState, AdamScalars]):
         *,
         backend: BackendLike = None,
     ) -> None:
-        super().__init__(params, backend=backend)
-        self._configure(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(params, backend=backend, lr=lr, betas=betas, eps=eps,
+                         weight_decay=weight_decay, amsgrad=amsgrad)
 
     def _configure(
         self, *, lr: float, betas: tuple[float, float], eps: float, weight_decay: float,
@@ -175,7 +175,7 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: ParamsLike,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,

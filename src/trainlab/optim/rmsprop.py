@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from trainlab.nn.module import Parameter
 from trainlab.optim.base import (
     OPTIMIZERS,
     Optimizer,
+    ParamsLike,
     Scratch,
     State,
     check_flag,
@@ -56,7 +56,7 @@ class RMSprop(Optimizer[RMSpropState, None]):
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: ParamsLike,
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
@@ -66,9 +66,8 @@ class RMSprop(Optimizer[RMSpropState, None]):
         *,
         backend: BackendLike = None,
     ) -> None:
-        super().__init__(params, backend=backend)
-        self._configure(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered)
+        super().__init__(params, backend=backend, lr=lr, alpha=alpha, eps=eps,
+                         weight_decay=weight_decay, momentum=momentum, centered=centered)
 
     def _configure(
         self, *, lr: float, alpha: float, eps: float, weight_decay: float, momentum: float,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,14 @@ import numpy as np
 from trainlab._checks import check_number
 from trainlab.backend import BackendLike, SGDScalars
 from trainlab.nn.module import Parameter
-from trainlab.optim.base import OPTIMIZERS, Optimizer, Scratch, State, check_flag
+from trainlab.optim.base import (
+    OPTIMIZERS,
+    Optimizer,
+    ParamsLike,
+    Scratch,
+    State,
+    check_flag,
+)
 from trainlab.optim.weight_decay import apply_weight_decay
 
 
@@ -47,7 +53,7 @@ class SGD(Optimizer[SGDState, SGDScalars]):
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: ParamsLike,
         lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
@@ -56,9 +62,8 @@ class SGD(Optimizer[SGDState, SGDScalars]):
         *,
         backend: BackendLike = None,
     ) -> None:
-        super().__init__(params, backend=backend)
-        self._configure(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                        weight_decay=weight_decay)
+        super().__init__(params, backend=backend, lr=lr, momentum=momentum, dampening=dampening,
+                         nesterov=nesterov, weight_decay=weight_decay)
 
     def _configure(
         self, *, lr: float, momentum: float, dampening: float, nesterov: bool, weight_decay: float
