@@ -94,7 +94,7 @@ class Adagrad(Optimizer[AdagradState, float]):
 
     def effective_lr(self) -> float:
         """The median over coordinates of γ_t / (√G + ε) (NaN before the first step)."""
-        states = [s for s in self.state if s is not None]
+        states = [s for s in self._states if s is not None]  # the first group's
         if self.step_count < 1 or not states:
             return math.nan
         lr_t = self.lr / (1 + (self.step_count - 1) * self.lr_decay)

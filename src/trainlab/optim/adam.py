@@ -147,7 +147,7 @@ class Adam(Optimizer[AdamState, AdamScalars]):
 
     def effective_lr(self) -> float:
         """The median over coordinates of γ/(1 − β₁ᵗ) / (√v̂ + ε) (NaN before the first step)."""
-        states = [s for s in self.state if s is not None]
+        states = [s for s in self._states if s is not None]  # the first group's
         t = self.step_count
         if t < 1 or not states:
             return math.nan

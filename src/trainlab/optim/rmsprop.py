@@ -122,7 +122,7 @@ class RMSprop(Optimizer[RMSpropState, None]):
 
     def effective_lr(self) -> float:
         """The median over coordinates of γ / (√C + ε) (NaN before the first step)."""
-        states = [s for s in self.state if s is not None]
+        states = [s for s in self._states if s is not None]  # the first group's
         if self.step_count < 1 or not states:
             return math.nan
         c = coordinate_sample(s.square_avg for s in states)
