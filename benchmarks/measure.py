@@ -171,10 +171,8 @@ def machine_info() -> dict[str, Any]:
             info[name] = __import__(name).__version__
         except ImportError:
             info[name] = None
-    try:
-        from trainlab.optim import fused
+    from trainlab import backend
 
-        info["trainlab_compiled_updates"] = fused.ENABLED
-    except ImportError:
-        info["trainlab_compiled_updates"] = False
+    info["trainlab_backend"] = backend.get(None).name
+    info["trainlab_compiled_updates"] = info["trainlab_backend"] == "numba"
     return info

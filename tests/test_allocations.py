@@ -6,8 +6,8 @@ inference call are traced with ``tracemalloc``, which sees NumPy's array buffers
 models are shaped so that every weight matrix is far larger than any batch-sized array:
 a single parameter-sized temporary would push the traced peak over the bound.
 
-Also here, the pieces of the fast path those checks rely on: the compiled Adam/SGD
-kernels (``optim.fused``) against the NumPy code, bit for bit, on both paths;
+Also here, the pieces of the fast path those checks rely on: the fused Adam/SGD
+updates of every backend (``trainlab.backend``) against the NumPy code, bit for bit;
 ``Linear`` writing ``xᵀ·dy`` straight into a zeroed ``weight.grad``; and
 ``Linear.backward(dy, input_grad=False)``.
 """
@@ -19,8 +19,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from backends import backend_fixture  # noqa: F401  (the fixture `backend`)
 
 from trainlab import nn, optim
+from trainlab.backend import NumpyBackend
 
 BATCH = 2
 WIDTHS = (128, 256, 256, 128)  # weights have >= 128·256 elements; activations 2·256
@@ -142,26 +144,15 @@ def test_steady_state_steps_do_not_grow_memory():
     assert after_many - after_one < 4096
 
 
-# -- the compiled update kernels (optim.fused) ---------------------------------------------
-
-
-@pytest.fixture(params=[True, False], ids=["compiled", "numpy"])
-def update_path(request, monkeypatch):
-    """Run a test with the compiled Adam/SGD kernels (skipped without Numba) and without."""
-    from trainlab.optim import fused
-
-    if request.param and not fused.numba_available():
-        pytest.skip("Numba is not installed")
-    monkeypatch.setattr(fused, "ENABLED", request.param)
-    return request.param
+# -- the fused update kernels (trainlab.backend) --------------------------------------------
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
-def test_training_step_allocates_nothing_on_either_update_path(update_path, dtype, opt_name):
-    model = make_model(np.dtype(dtype), normalised=True)
+def test_training_step_allocates_nothing_on_every_backend(backend, dtype, opt_name):
+    model = make_model(np.dtype(dtype), normalised=True).use_backend(backend)
     loss_fn = nn.CrossEntropyLoss()
-    opt = OPTIMIZERS[opt_name](model.parameters())
+    opt = OPTIMIZERS[opt_name](model.parameters()).use_backend(backend)
     x, y = batch(np.dtype(dtype))
 
     def step() -> None:
@@ -173,7 +164,7 @@ def test_training_step_allocates_nothing_on_either_update_path(update_path, dtyp
     for _ in range(3):
         step()
     assert traced_peak(step) < bound_bytes(model)
-    if update_path:  # the compiled kernels need no scratch arrays at all
+    if backend.name == "numba":  # the compiled kernels need no scratch arrays at all
         assert all(not work for work in opt._scratch)
 
 
@@ -191,14 +182,11 @@ UPDATE_RULES = {
 }
 
 
-def _trajectory(make, dtype, compiled: bool, monkeypatch) -> list[np.ndarray]:
+def _trajectory(make, dtype, backend) -> list[np.ndarray]:
     """Weights and optimizer state after each of 30 steps on gradients of varied scale."""
-    from trainlab.optim import fused
-
-    monkeypatch.setattr(fused, "ENABLED", compiled)
     rng = np.random.default_rng(1)
     params = [nn.Parameter(rng.standard_normal(s).astype(dtype)) for s in [(37, 29), (29,), (5,)]]
-    opt = make(params)
+    opt = make(params).use_backend(backend)
     out = []
     for _ in range(30):
         for p in params:
@@ -211,26 +199,22 @@ def _trajectory(make, dtype, compiled: bool, monkeypatch) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("rule", sorted(UPDATE_RULES))
-def test_compiled_updates_equal_the_numpy_code_bit_for_bit(rule, dtype, monkeypatch):
-    from trainlab.optim import fused
-
-    if not fused.numba_available():
-        pytest.skip("Numba is not installed")
-    compiled = _trajectory(UPDATE_RULES[rule], dtype, True, monkeypatch)
-    reference = _trajectory(UPDATE_RULES[rule], dtype, False, monkeypatch)
-    assert len(compiled) == len(reference)
-    for a, b in zip(compiled, reference):
+def test_fused_updates_equal_the_numpy_code_bit_for_bit(backend, rule, dtype):
+    result = _trajectory(UPDATE_RULES[rule], dtype, backend)
+    reference = _trajectory(UPDATE_RULES[rule], dtype, NumpyBackend())
+    assert len(result) == len(reference)
+    for a, b in zip(result, reference):
         assert a.dtype == np.dtype(dtype)
         np.testing.assert_array_equal(a, b)
 
 
-def test_non_contiguous_parameters_take_the_numpy_path(update_path):
+def test_non_contiguous_parameters_take_the_numpy_path(backend):
     """A parameter viewing every other column of an array is updated correctly either way."""
     base = np.arange(24, dtype=np.float64).reshape(4, 6)
     p = nn.Parameter(base)
     p.data = base[:, ::2]  # a strided view: the compiled kernels do not take it
     p.grad = np.ones_like(p.data)
-    opt = optim.SGD([p], lr=0.5, momentum=0.9)
+    opt = optim.SGD([p], lr=0.5, momentum=0.9, backend=backend)
     opt.step()
     opt.step()
     np.testing.assert_array_equal(base[:, ::2], np.arange(24.0).reshape(4, 6)[:, ::2] - 0.5 - 0.95)
@@ -276,7 +260,7 @@ def test_linear_writes_the_weight_gradient_in_place_after_zero_grad():
 
 
 @pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
-def test_a_copied_optimizer_updates_its_own_copied_parameters(update_path, opt_name):
+def test_a_copied_optimizer_updates_its_own_copied_parameters(backend, opt_name):
     """pickle/deepcopy of a model's parameters with their optimizer, after some steps: the
     copy keeps training its own parameters exactly as the original does."""
     import copy
@@ -284,7 +268,7 @@ def test_a_copied_optimizer_updates_its_own_copied_parameters(update_path, opt_n
 
     rng = np.random.default_rng(5)
     params = [nn.Parameter(rng.standard_normal(s).astype(np.float32)) for s in [(6, 4), (4,)]]
-    opt = OPTIMIZERS[opt_name](params)
+    opt = OPTIMIZERS[opt_name](params).use_backend(backend)
     grads = [[rng.standard_normal(p.shape).astype(np.float32) for p in params] for _ in range(6)]
 
     def run(o, steps):

@@ -97,3 +97,18 @@ def test_state_keeps_dtype_and_follows_astype():
     opt.step()
     assert all(a.dtype == np.float64 for s in opt.state for a in s.values())
     assert all(p.data.dtype == np.float64 for p in model.parameters())
+
+
+def test_effective_lr_is_the_median_step():
+    """γ/(1 − β₁ᵗ) / (√v̂ + ε) over every coordinate (NaN before the first step)."""
+    rng = np.random.default_rng(2)
+    params = [Parameter(rng.standard_normal(s)) for s in [(5, 4), (7,)]]
+    opt = Adam(params, lr=0.01, betas=(0.8, 0.9))
+    assert np.isnan(opt.effective_lr())
+    for _ in range(3):
+        for p in params:
+            p.grad[...] = rng.standard_normal(p.shape)
+        opt.step()
+    v = np.concatenate([s["exp_avg_sq"].reshape(-1) for s in opt.state])
+    expected = np.median(0.01 / (1 - 0.8**3) / (np.sqrt(v) / np.sqrt(1 - 0.9**3) + 1e-8))
+    assert opt.effective_lr() == pytest.approx(expected, rel=1e-14)

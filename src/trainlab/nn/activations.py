@@ -17,7 +17,6 @@ import numpy as np
 from scipy.special import erf
 
 from trainlab._checks import check_grad_output, check_input, check_number
-from trainlab.nn import kernels
 from trainlab.registry import Registry
 from trainlab.nn.module import Module
 
@@ -225,7 +224,7 @@ class ReLU(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         z = check_input(x, "ReLU")
         self._dtype = z.dtype
-        fast = kernels.relu_forward(z)  # the same numbers in one compiled pass (nn.kernels)
+        fast = self.backend.relu_forward(z)  # the same numbers in one pass (trainlab.backend)
         y, self._mask = fast if fast is not None else relu_forward(z)
         return y
 
@@ -233,7 +232,7 @@ class ReLU(Module):
         if self._mask is None:
             raise self._backward_before_forward()
         dy = _check_dy(dy, "ReLU", self._mask.shape, self._dtype)
-        dz = kernels.masked_scale(dy, self._mask, 1.0)
+        dz = self.backend.masked_scale(dy, self._mask, 1.0)
         return dz if dz is not None else relu_backward(dy, self._mask)
 
 

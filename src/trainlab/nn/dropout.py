@@ -26,7 +26,6 @@ from trainlab._checks import (
     check_probability,
 )
 from trainlab._rng import RngLike, as_generator
-from trainlab.nn import kernels
 from trainlab.nn.linear import linear_forward
 from trainlab.nn.module import Module, Parameter
 
@@ -111,9 +110,9 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             self.mask = None
             return x
-        if kernels.takes(x):  # the same numbers in one compiled pass (nn.kernels)
+        if self.backend.takes(x):  # the same numbers in one pass (trainlab.backend)
             u = self.rng.random(x.shape)  # keep_mask's draws
-            y, self.mask = kernels.dropout_forward(x, u, self.p)
+            y, self.mask = self.backend.dropout_forward(x, u, self.p)
             return y
         self.mask = keep_mask(x.shape, self.p, self.rng)
         return dropout_forward(x, self.mask, self.p)
@@ -126,7 +125,7 @@ class Dropout(Module):
         dy = dy.astype(self._dtype, copy=False)
         if self.mask is None:
             return dy
-        dx = kernels.masked_scale(dy, self.mask, 1.0 / (1.0 - self.p))
+        dx = self.backend.masked_scale(dy, self.mask, 1.0 / (1.0 - self.p))
         return dx if dx is not None else dropout_backward(dy, self.mask, self.p)
 
     def extra_repr(self) -> str:

@@ -11,11 +11,13 @@ closed-form derivative.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from trainlab._checks import FLOAT_DTYPES, check_dtype
+from trainlab.backend import Backend, BackendLike
+from trainlab.backend import get as get_backend
 
 
 class Parameter:
@@ -58,6 +60,9 @@ class Module:
     Subclasses set parameters and children as attributes (registered automatically),
     call :meth:`register_buffer` for non-trained state, and implement
     ``forward(x) -> y`` and ``backward(dy) -> dx``.
+
+    ``backend`` is the compute backend whose fused kernels the layer offers its arrays
+    to (``trainlab.backend``; the fastest available unless :meth:`use_backend` says).
     """
 
     def __init__(self) -> None:
@@ -65,6 +70,7 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_backend", get_backend(None))
 
     # -- registration -------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -120,6 +126,28 @@ class Module:
     def eval(self) -> "Module":
         """Set evaluation mode (same as ``train(False)``)."""
         return self.train(False)
+
+    # -- compute backend --------------------------------------------------------------
+    @property
+    def backend(self) -> Backend:
+        """The compute backend of this module's kernels (see :meth:`use_backend`)."""
+        backend = self.__dict__.get("_backend")
+        if backend is None:  # a module made without Module.__init__ (e.g. an old pickle)
+            backend = get_backend(None)
+            object.__setattr__(self, "_backend", backend)
+        return backend
+
+    @backend.setter
+    def backend(self, spec: BackendLike) -> None:
+        object.__setattr__(self, "_backend", get_backend(spec))
+
+    def use_backend(self, spec: BackendLike) -> Self:
+        """Run this module and all its children on the backend ``spec`` (None or "auto":
+        the fastest available, a name such as "numpy" or "numba", or a Backend); return self."""
+        backend = get_backend(spec)
+        for module in self.modules():
+            object.__setattr__(module, "_backend", backend)
+        return self
 
     # -- traversal ------------------------------------------------------------------
     def children(self) -> list["Module"]:

@@ -22,7 +22,6 @@ from trainlab._checks import (
     check_int,
     check_number,
 )
-from trainlab.nn import kernels
 from trainlab.nn.module import Module, Parameter
 
 # -- kernels ---------------------------------------------------------------------------
@@ -241,7 +240,7 @@ class BatchNorm(Module):
                     f"got input of shape {x.shape}."
                 )
             # The compiled kernel gives standardize's and scale_shift's numbers (nn.kernels).
-            fast = kernels.batchnorm_forward(x, gamma, beta, self.eps)
+            fast = self.backend.batchnorm_forward(x, gamma, beta, self.eps)
             if fast is not None:
                 y, x_hat, inv_std, mean, var = fast
             else:
@@ -276,7 +275,7 @@ class BatchNorm(Module):
         dy = check_grad_output(dy, type(self).__name__, x_hat.shape)
         dy = dy.astype(x_hat.dtype, copy=False)
         gamma = self.weight.data if self.affine else None
-        fast = kernels.batchnorm_backward(dy, x_hat, self._inv_std, gamma) if self._batch_stats else None
+        fast = self.backend.batchnorm_backward(dy, x_hat, self._inv_std, gamma) if self._batch_stats else None
         if fast is not None:  # batchnorm_backward's numbers, compiled (nn.kernels)
             dx, dgamma, dbeta = fast
         else:

@@ -1,10 +1,11 @@
-"""Optimizers (SGD, Adagrad, RMSprop, Adam, AdamW), learning-rate schedules, gradient clipping."""
+"""Optimizers (SGD, Adagrad, RMSprop, Adam, AdamW), weight decay, learning-rate schedules,
+gradient clipping."""
 
-from trainlab.optim.adagrad import Adagrad
-from trainlab.optim.adam import Adam, AdamW
-from trainlab.optim.base import OPTIMIZERS, Optimizer
+from trainlab.optim.adagrad import Adagrad, AdagradState
+from trainlab.optim.adam import Adam, AdamState, AdamW
+from trainlab.optim.base import OPTIMIZERS, Optimizer, State
 from trainlab.optim.clip import clip_grad_norm, clip_grad_value
-from trainlab.optim.rmsprop import RMSprop
+from trainlab.optim.rmsprop import RMSprop, RMSpropState
 from trainlab.optim.schedules import (
     SCHEDULES,
     CosineAnnealingLR,
@@ -13,21 +14,29 @@ from trainlab.optim.schedules import (
     ReduceLROnPlateau,
     StepLR,
 )
-from trainlab.optim.sgd import SGD
+from trainlab.optim.sgd import SGD, SGDState
+from trainlab.optim.weight_decay import apply_weight_decay
 
 __all__: list[str] = [
-    "OPTIMIZERS", "SCHEDULES",
-    "Optimizer",
+    "OPTIMIZERS",
+    "SCHEDULES",
     "SGD",
     "Adagrad",
-    "RMSprop",
+    "AdagradState",
     "Adam",
+    "AdamState",
     "AdamW",
-    "LRScheduler",
-    "ExponentialLR",
-    "StepLR",
     "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "Optimizer",
+    "RMSprop",
+    "RMSpropState",
     "ReduceLROnPlateau",
+    "SGDState",
+    "State",
+    "StepLR",
+    "apply_weight_decay",
     "clip_grad_norm",
     "clip_grad_value",
 ]

@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from trainlab._checks import check_number
+from trainlab.backend import AdamScalars, BackendLike
 from trainlab.nn.module import Parameter
-from trainlab.optim import fused
-from trainlab.optim.base import OPTIMIZERS, Optimizer, check_flag, lerp_
+from trainlab.optim.base import (
+    OPTIMIZERS,
+    Optimizer,
+    ParamsLike,
+    Scratch,
+    State,
+    check_flag,
+    coordinate_sample,
+    lerp_,
+)
+from trainlab.optim.weight_decay import apply_weight_decay, weight_decay_terms
+
+
+@dataclass(eq=False)
+class AdamState(State):
+    """Adam's state for one parameter: m, v and, with AMSGrad, the running maximum of v."""
+
+    exp_avg: np.ndarray
+    exp_avg_sq: np.ndarray
+    max_exp_avg_sq: np.ndarray | None = None
+
+
+def check_betas(betas: Any, owner: str) -> tuple[float, float]:
+    """``betas`` as a pair of floats, each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{owner}: betas must be a pair (beta1, beta2). Received: {betas!r}.")
+    return (
+        check_number(betas[0], f"{owner}: betas[0]", low=0.0, high=1.0, high_inclusive=False),
+        check_number(betas[1], f"{owner}: betas[1]", low=0.0, high=1.0, high_inclusive=False),
+    )
 
 
 @OPTIMIZERS.register("adam")
-class Adam(Optimizer):
+class Adam(Optimizer[AdamState, AdamScalars]):
     r"""Adam (Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015).
 
     A moving average of the gradient (momentum) divided by the root of a moving
@@ -32,116 +62,99 @@ class Adam(Optimizer):
     ``amsgrad`` is from Reddi, Kale & Kumar, "On the Convergence of Adam and Beyond"
     (ICLR 2018).
 
-    State per parameter: ``exp_avg`` (m), ``exp_avg_sq`` (v), ``max_exp_avg_sq``
-    (v_max, amsgrad only).
+    State per parameter (:class:`AdamState`): ``exp_avg`` (m), ``exp_avg_sq`` (v),
+    ``max_exp_avg_sq`` (v_max, amsgrad only).
 
-    With Numba installed, the update runs as one compiled pass per parameter
-    (``optim.fused.adam_update``) that gives the same numbers bit for bit.
+    The backend's ``adam_update`` (compiled by Numba on the "numba" backend) does the
+    same update in one pass per parameter, with the same numbers bit for bit.
     """
 
-    decoupled_weight_decay: bool = False
-
-    @property
-    def num_scratch(self) -> int:
-        return 2 if self.weight_decay != 0 and not self.decoupled_weight_decay else 1
+    decoupled_weight_decay: bool = False  # AdamW: W ← W·(1 − γλ) instead of g ← g + λ·W
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: ParamsLike,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        backend: BackendLike = None,
     ) -> None:
-        super().__init__(
-            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+        super().__init__(params, backend=backend, lr=lr, betas=betas, eps=eps,
+                         weight_decay=weight_decay, amsgrad=amsgrad)
+
+    def _configure(
+        self, *, lr: float, betas: tuple[float, float], eps: float, weight_decay: float,
+        amsgrad: bool,
+    ) -> None:
+        owner = type(self).__name__
+        self.lr = lr
+        self.betas: tuple[float, float] = check_betas(betas, owner)
+        self.eps: float = check_number(eps, f"{owner}: eps", low=0.0)
+        self.weight_decay: float = check_number(weight_decay, f"{owner}: weight_decay", low=0.0)
+        self.amsgrad: bool = check_flag(amsgrad, f"{owner}: amsgrad")
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps,
+                "weight_decay": self.weight_decay, "amsgrad": self.amsgrad}
+
+    def _new_state(self, like: np.ndarray) -> AdamState:
+        return AdamState(
+            exp_avg=np.zeros_like(like),
+            exp_avg_sq=np.zeros_like(like),
+            max_exp_avg_sq=np.zeros_like(like) if self.amsgrad else None,
         )
 
-    def _check_hyperparameters(
-        self, lr: Any, betas: Any, eps: Any, weight_decay: Any, amsgrad: Any
-    ) -> dict[str, Any]:
-        name = type(self).__name__
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"{name}: betas must be a pair (beta1, beta2). Received: {betas!r}.")
-        beta1 = check_number(betas[0], f"{name}: betas[0]", low=0.0, high=1.0,
-                             high_inclusive=False)
-        beta2 = check_number(betas[1], f"{name}: betas[1]", low=0.0, high=1.0,
-                             high_inclusive=False)
-        return {
-            "lr": check_number(lr, f"{name}: lr", low=0.0),
-            "betas": (beta1, beta2),
-            "eps": check_number(eps, f"{name}: eps", low=0.0),
-            "weight_decay": check_number(weight_decay, f"{name}: weight_decay", low=0.0),
-            "amsgrad": check_flag(amsgrad, f"{name}: amsgrad"),
-        }
-
-    @staticmethod
-    def _buffer_names(hp: dict[str, Any]) -> tuple[str, ...]:
-        names = ("exp_avg", "exp_avg_sq")
-        return names + ("max_exp_avg_sq",) if hp["amsgrad"] else names
-
-    def _fused_kernel(self) -> Callable[..., None] | None:
-        """``optim.fused``'s Adam kernel: :meth:`_update` in one pass, bit for bit the same."""
-        adam = fused.kernel("adam")
-        if adam is None:
-            return None
-        if self.amsgrad:
-            return lambda p, g, m, v, vmax, c, first: adam(p, g, m, v, vmax, c, True)
-        return lambda p, g, m, v, c, first: adam(p, g, m, v, v, c, False)
-
-    def _fused_scalars(self) -> tuple[float, ...]:
+    def _scalars(self) -> AdamScalars:
         beta1, beta2 = self.betas
-        step = self._step_count
-        weight = 1 - beta1  # lerp_'s two forms: m + w·(g − m), or g − (1 − w)·(g − m)
-        decoupled = self.decoupled_weight_decay and self.weight_decay != 0
-        return (
-            0.0 if decoupled else self.weight_decay,
-            1 - self.lr * self.weight_decay if decoupled else 1.0,
-            weight if abs(weight) < 0.5 else 1 - weight,
-            1.0 if abs(weight) < 0.5 else 0.0,
-            beta2,
-            1 - beta2,
-            (1 - beta2**step) ** 0.5,
-            self.eps,
-            self.lr / (1 - beta1**step),
+        t = self.step_count
+        l2, shrink = weight_decay_terms(
+            self.weight_decay, lr=self.lr, decoupled=self.decoupled_weight_decay
+        )
+        return AdamScalars(
+            beta1=beta1,
+            beta2=beta2,
+            eps=self.eps,
+            step_size=self.lr / (1 - beta1**t),  # γ/(1 − β₁ᵗ)
+            bias_correction2_sqrt=(1 - beta2**t) ** 0.5,  # √(1 − β₂ᵗ)
+            weight_decay=l2,
+            shrink=shrink,
         )
 
-    def _update(
-        self, p: Parameter, state: dict[str, np.ndarray], scratch: list[np.ndarray], first: bool
-    ) -> None:
-        tmp = scratch[0]
-        beta1, beta2 = self.betas
-        grad = p.grad
-        if self.weight_decay != 0:
-            if self.decoupled_weight_decay:
-                p.data *= 1 - self.lr * self.weight_decay  # W ← W·(1 − γλ)
-            else:
-                decayed = scratch[1]
-                np.multiply(p.data, self.weight_decay, out=decayed)
-                grad = np.add(grad, decayed, out=decayed)  # g + λ·W
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        lerp_(exp_avg, grad, 1 - beta1, tmp)  # m = β₁·m + (1 − β₁)·g
-        exp_avg_sq *= beta2
-        np.multiply(grad, 1 - beta2, out=tmp)
+    def _update(self, p: Parameter, state: AdamState, c: AdamScalars, work: Scratch) -> None:
+        m, v, v_max = state.exp_avg, state.exp_avg_sq, state.max_exp_avg_sq
+        if self.backend.adam_update(p.data, p.grad, m, v, v_max, c, work.cache):
+            return  # the same update, fused into one pass
+        grad = apply_weight_decay(
+            p, self.weight_decay, work, lr=self.lr, decoupled=self.decoupled_weight_decay
+        )
+        tmp = work["tmp"]
+        lerp_(m, grad, 1 - c.beta1, tmp)  # m ← β₁·m + (1 − β₁)·g
+        v *= c.beta2
+        np.multiply(grad, 1 - c.beta2, out=tmp)
         tmp *= grad
-        exp_avg_sq += tmp  # v = β₂·v + (1 − β₂)·g²
+        v += tmp  # v ← β₂·v + (1 − β₂)·g²
+        if v_max is not None:  # AMSGrad: v ← max(v_max, v)
+            np.maximum(v_max, v, out=v_max)
+            v = v_max
+        np.sqrt(v, out=tmp)
+        tmp /= c.bias_correction2_sqrt
+        tmp += c.eps  # √v̂ + ε
+        np.divide(m, tmp, out=tmp)
+        p.data -= np.multiply(tmp, c.step_size, out=tmp)  # W ← W − γ/(1 − β₁ᵗ)·m/(√v̂ + ε)
 
-        step = self._step_count
-        bias_correction1 = 1 - beta1**step
-        bias_correction2 = 1 - beta2**step
-        step_size = self.lr / bias_correction1
-        bias_correction2_sqrt = bias_correction2**0.5
-        if self.amsgrad:
-            second = state["max_exp_avg_sq"]
-            np.maximum(second, exp_avg_sq, out=second)
-        else:
-            second = exp_avg_sq
-        np.sqrt(second, out=tmp)
-        tmp /= bias_correction2_sqrt
-        tmp += self.eps  # √v̂ + ε
-        np.divide(exp_avg, tmp, out=tmp)
-        p.data -= np.multiply(tmp, step_size, out=tmp)
+    def effective_lr(self) -> float:
+        """The median over coordinates of γ/(1 − β₁ᵗ) / (√v̂ + ε) (NaN before the first step)."""
+        states = [s for s in self._states if s is not None]  # the first group's
+        t = self.step_count
+        if t < 1 or not states:
+            return math.nan
+        beta1, beta2 = self.betas
+        v = coordinate_sample(s.exp_avg_sq for s in states)
+        scale = self.lr / (1 - beta1**t)
+        return float(np.median(scale / (np.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps)))
 
 
 @OPTIMIZERS.register("adamw")
@@ -162,13 +175,13 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: ParamsLike,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
+        backend: BackendLike = None,
     ) -> None:
-        super().__init__(
-            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
-        )
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, backend=backend)

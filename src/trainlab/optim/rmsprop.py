@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from trainlab._checks import check_number
+from trainlab.backend import BackendLike
 from trainlab.nn.module import Parameter
-from trainlab.optim.base import OPTIMIZERS, Optimizer, check_flag, lerp_
+from trainlab.optim.base import (
+    OPTIMIZERS,
+    Optimizer,
+    ParamsLike,
+    Scratch,
+    State,
+    check_flag,
+    coordinate_sample,
+    lerp_,
+)
+from trainlab.optim.weight_decay import apply_weight_decay
+
+
+@dataclass(eq=False)
+class RMSpropState(State):
+    """RMSprop's state for one parameter: C, and ḡ (centered) and b (momentum) when used."""
+
+    square_avg: np.ndarray
+    grad_avg: np.ndarray | None = None
+    momentum_buffer: np.ndarray | None = None
 
 
 @OPTIMIZERS.register("rmsprop")
-class RMSprop(Optimizer):
+class RMSprop(Optimizer[RMSpropState, None]):
     r"""RMSprop (Tieleman & Hinton, Coursera "Neural Networks for Machine Learning",
     lecture 6.5, 2012); the centered variant is from Graves, "Generating Sequences
     With Recurrent Neural Networks" (2013).
@@ -29,90 +50,80 @@ class RMSprop(Optimizer):
         b ← μ·b + g/A ;  W ← W − γ·b             (momentum > 0; b starts at 0)
         W ← W − γ·g/A                           (momentum = 0)
 
-    State per parameter: ``square_avg`` (C), ``grad_avg`` (ḡ, centered only),
-    ``momentum_buffer`` (b, momentum > 0 only).
+    State per parameter (:class:`RMSpropState`): ``square_avg`` (C), ``grad_avg``
+    (ḡ, centered only), ``momentum_buffer`` (b, momentum > 0 only).
     """
-
-    @property
-    def num_scratch(self) -> int:
-        return 2 if self.weight_decay != 0 else 1
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: ParamsLike,
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        *,
+        backend: BackendLike = None,
     ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            alpha=alpha,
-            eps=eps,
-            weight_decay=weight_decay,
-            momentum=momentum,
-            centered=centered,
+        super().__init__(params, backend=backend, lr=lr, alpha=alpha, eps=eps,
+                         weight_decay=weight_decay, momentum=momentum, centered=centered)
+
+    def _configure(
+        self, *, lr: float, alpha: float, eps: float, weight_decay: float, momentum: float,
+        centered: bool,
+    ) -> None:
+        self.lr = lr
+        self.alpha: float = check_number(alpha, "RMSprop: alpha", low=0.0, high=1.0)
+        self.eps: float = check_number(eps, "RMSprop: eps", low=0.0)
+        self.weight_decay: float = check_number(weight_decay, "RMSprop: weight_decay", low=0.0)
+        self.momentum: float = check_number(momentum, "RMSprop: momentum", low=0.0, high=1.0,
+                                            high_inclusive=False)
+        self.centered: bool = check_flag(centered, "RMSprop: centered")
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps,
+                "weight_decay": self.weight_decay, "momentum": self.momentum,
+                "centered": self.centered}
+
+    def _new_state(self, like: np.ndarray) -> RMSpropState:
+        return RMSpropState(
+            square_avg=np.zeros_like(like),
+            grad_avg=np.zeros_like(like) if self.centered else None,
+            momentum_buffer=np.zeros_like(like) if self.momentum > 0 else None,
         )
 
-    def _check_hyperparameters(
-        self,
-        lr: Any,
-        alpha: Any,
-        eps: Any,
-        weight_decay: Any,
-        momentum: Any,
-        centered: Any,
-    ) -> dict[str, Any]:
-        return {
-            "lr": check_number(lr, "RMSprop: lr", low=0.0),
-            "alpha": check_number(alpha, "RMSprop: alpha", low=0.0, high=1.0),
-            "eps": check_number(eps, "RMSprop: eps", low=0.0),
-            "weight_decay": check_number(weight_decay, "RMSprop: weight_decay", low=0.0),
-            "momentum": check_number(momentum, "RMSprop: momentum", low=0.0, high=1.0,
-                                     high_inclusive=False),
-            "centered": check_flag(centered, "RMSprop: centered"),
-        }
+    def _scalars(self) -> None:
+        return None
 
-    @staticmethod
-    def _buffer_names(hp: dict[str, Any]) -> tuple[str, ...]:
-        names = ("square_avg",)
-        if hp["centered"]:
-            names += ("grad_avg",)
-        if hp["momentum"] > 0:
-            names += ("momentum_buffer",)
-        return names
-
-    def _update(
-        self, p: Parameter, state: dict[str, np.ndarray], scratch: list[np.ndarray], first: bool
-    ) -> None:
-        tmp = scratch[0]
-        grad = p.grad
-        if self.weight_decay != 0:
-            decayed = scratch[1]
-            np.multiply(p.data, self.weight_decay, out=decayed)
-            grad = np.add(grad, decayed, out=decayed)  # g + λ·W
-        square_avg = state["square_avg"]
+    def _update(self, p: Parameter, state: RMSpropState, _: None, work: Scratch) -> None:
+        grad = apply_weight_decay(p, self.weight_decay, work)  # g + λ·W
+        tmp = work["tmp"]
+        square_avg, grad_avg, buf = state.square_avg, state.grad_avg, state.momentum_buffer
         square_avg *= self.alpha
         np.multiply(grad, 1 - self.alpha, out=tmp)
         tmp *= grad
-        square_avg += tmp  # C = α·C + (1 − α)·g²
-        if self.centered:
-            grad_avg = state["grad_avg"]
-            lerp_(grad_avg, grad, 1 - self.alpha, tmp)  # ḡ = α·ḡ + (1 − α)·g
+        square_avg += tmp  # C ← α·C + (1 − α)·g²
+        if grad_avg is not None:  # centered
+            lerp_(grad_avg, grad, 1 - self.alpha, tmp)  # ḡ ← α·ḡ + (1 − α)·g
             np.multiply(grad_avg, grad_avg, out=tmp)
             np.subtract(square_avg, tmp, out=tmp)
-            np.sqrt(tmp, out=tmp)
+            np.sqrt(tmp, out=tmp)  # A = √(C − ḡ²)
         else:
-            np.sqrt(square_avg, out=tmp)
+            np.sqrt(square_avg, out=tmp)  # A = √C
         tmp += self.eps
         np.divide(grad, tmp, out=tmp)  # g / A
-        if self.momentum > 0:
-            buf = state["momentum_buffer"]
+        if buf is not None:
             buf *= self.momentum
-            buf += tmp
+            buf += tmp  # b ← μ·b + g/A
             p.data -= np.multiply(buf, self.lr, out=tmp)
         else:
             p.data -= np.multiply(tmp, self.lr, out=tmp)
+
+    def effective_lr(self) -> float:
+        """The median over coordinates of γ / (√C + ε) (NaN before the first step)."""
+        states = [s for s in self._states if s is not None]  # the first group's
+        if self.step_count < 1 or not states:
+            return math.nan
+        c = coordinate_sample(s.square_avg for s in states)
+        return float(np.median(self.lr / (np.sqrt(c) + self.eps)))

@@ -1,13 +1,14 @@
 """Learning-rate schedules: change an optimizer's ``lr`` once per epoch.
 
-Each schedule records the optimizer's learning rate when it is built (``base_lr``,
-``last_epoch = 0``) and leaves it unchanged; every ``step()`` (after the epoch's
-optimizer steps) moves ``optimizer.lr`` to the next value. The arithmetic is that of
-``torch.optim.lr_scheduler`` (recursive, from the optimizer's current ``lr``), so the
-sequences agree with PyTorch's exactly.
+Each schedule records the learning rate of every parameter group when it is built
+(``base_lrs``, ``last_epoch = 0``) and leaves them unchanged; every ``step()`` (after
+the epoch's optimizer steps) moves each group's ``lr`` to its next value. The
+arithmetic is that of ``torch.optim.lr_scheduler`` (recursive, from the group's current
+``lr``), so the sequences agree with PyTorch's exactly.
 
-``state_dict()`` is a flat dict of JSON-able numbers and strings; the learning rate
-itself lives in the optimizer's state_dict, so restore both.
+``state_dict()`` is a flat dict of JSON-able numbers and strings (``base_lr`` and
+``last_lr`` are numbers with one parameter group, lists with several); the learning
+rates themselves live in the optimizer's state_dict, so restore both.
 """
 
 from __future__ import annotations
@@ -22,19 +23,21 @@ from trainlab._checks import check_int, check_number
 from trainlab.optim.base import Optimizer
 from trainlab.registry import Registry
 
-
 SCHEDULES: Registry[type] = Registry("schedule")
 """Learning-rate schedules by name (``--schedule``); ``"none"`` is no schedule."""
 
 
 class LRScheduler:
-    """Base class: holds the optimizer, ``base_lr``, ``last_epoch`` and the last ``lr``.
+    """Base class: holds the optimizer, ``base_lrs``, ``last_epoch`` and the last rates.
 
-    Subclasses implement ``_check_hyperparameters(**hp) -> dict`` (their constructor's
-    options, which become attributes) and ``_next_lr(lr) -> float``.
+    Subclasses pass their constructor's options to ``super().__init__`` and implement
+    ``_configure(**options)`` (check each and set it as a typed attribute; also the path
+    of ``load_state_dict``), ``hyperparameters()`` (them, by name) and
+    ``_next_lr(lr, base_lr) -> float``, one group's next rate from its current one and
+    its initial one.
     """
 
-    _counters: tuple[str, ...] = ("base_lr", "last_epoch", "last_lr")
+    _counters: tuple[str, ...] = ()  # saved after base_lr, last_epoch and last_lr
 
     def __init__(self, optimizer: Optimizer, **hyperparameters: Any) -> None:
         name = type(self).__name__
@@ -44,36 +47,53 @@ class LRScheduler:
                 f"Received: {type(optimizer).__name__}."
             )
         self.optimizer = optimizer
-        self._set_hyperparameters(self._check_hyperparameters(**hyperparameters))
-        self.base_lr = optimizer.lr
+        self._configure(**hyperparameters)
+        self.base_lrs: list[float] = [group["lr"] for group in optimizer.param_groups]
         self.last_epoch = 0
-        self.last_lr = optimizer.lr
+        self.last_lrs: list[float] = list(self.base_lrs)
 
-    def _check_hyperparameters(self, **hp: Any) -> dict[str, Any]:
+    @property
+    def base_lr(self) -> float:
+        """The first group's learning rate when the schedule was built."""
+        return self.base_lrs[0]
+
+    @property
+    def last_lr(self) -> float:
+        """The first group's learning rate after the last step."""
+        return self.last_lrs[0]
+
+    def _configure(self, *args: Any, **hyperparameters: Any) -> None:
+        """Check each option and set it as an attribute (the constructor's keywords)."""
         raise NotImplementedError
 
-    def _set_hyperparameters(self, hp: dict[str, Any]) -> None:
-        self._hyperparameter_names = tuple(hp)
-        for key, value in hp.items():
-            setattr(self, key, value)
+    def hyperparameters(self) -> dict[str, Any]:
+        """The options by the constructor's names."""
+        raise NotImplementedError
 
-    def _next_lr(self, lr: float) -> float:
+    def _next_lr(self, lr: float, base_lr: float) -> float:
         raise NotImplementedError
 
     def step(self) -> None:
-        """Advance one epoch and set the optimizer's learning rate for the next one."""
+        """Advance one epoch and set every group's learning rate for the next one."""
         self.last_epoch += 1
-        self.optimizer.lr = self._next_lr(self.optimizer.lr)
-        self.last_lr = self.optimizer.lr
+        groups = self.optimizer.param_groups
+        for group, base_lr in zip(groups, self.base_lrs):
+            group["lr"] = self._next_lr(group["lr"], base_lr)
+        self.last_lrs = [group["lr"] for group in groups]
 
     def get_last_lr(self) -> list[float]:
-        """The learning rate set by the last step (or found at construction), as ``[lr]``."""
-        return [self.last_lr]
+        """The learning rates set by the last step (or found at construction), one per group."""
+        return list(self.last_lrs)
 
     def state_dict(self) -> dict[str, Any]:
         """A flat dict of JSON-able values: ``type``, the options and the counters."""
         out: dict[str, Any] = {"type": type(self).__name__}
-        for key in self._hyperparameter_names + self._counters:
+        out.update(self.hyperparameters())
+        one = len(self.base_lrs) == 1
+        out["base_lr"] = self.base_lrs[0] if one else list(self.base_lrs)
+        out["last_epoch"] = self.last_epoch
+        out["last_lr"] = self.last_lrs[0] if one else list(self.last_lrs)
+        for key in self._counters:
             out[key] = getattr(self, key)
         return out
 
@@ -87,29 +107,40 @@ class LRScheduler:
                 f"{owner}: the state was saved by {state_dict.get('type')!r}, "
                 f"expected {type(self).__name__!r}."
             )
-        expected = {"type", *self._hyperparameter_names, *self._counters}
+        names = list(self.hyperparameters())
+        expected = {"type", *names, "base_lr", "last_epoch", "last_lr", *self._counters}
         if set(state_dict) != expected:
             raise ValueError(
                 f"{owner}: expected the keys {sorted(expected)}. "
                 f"Received: {sorted(map(str, state_dict))}."
             )
-        hp = self._check_hyperparameters(
-            **{key: state_dict[key] for key in self._hyperparameter_names}
-        )
+        hp = {key: state_dict[key] for key in names}
+        type(self)(self.optimizer, **hp)  # checks them as the constructor does
+        base_lrs = self._check_lrs(state_dict["base_lr"], f"{owner}: base_lr")
+        last_lrs = self._check_lrs(state_dict["last_lr"], f"{owner}: last_lr")
         counters = self._check_counters(state_dict, owner)
-        self._set_hyperparameters(hp)
+        self._configure(**hp)
+        self.base_lrs, self.last_lrs = base_lrs, last_lrs
         for key, value in counters.items():
             setattr(self, key, value)
 
+    def _check_lrs(self, value: Any, name: str) -> list[float]:
+        """One rate per parameter group: a number for one group, a list for several."""
+        count = len(self.base_lrs)
+        if count == 1:
+            return [check_number(value, name, low=0.0)]
+        if not isinstance(value, list) or len(value) != count:
+            raise ValueError(
+                f"{name} must be a list of {count} rates, one per parameter group. "
+                f"Received: {value!r}."
+            )
+        return [check_number(v, f"{name}[{i}]", low=0.0) for i, v in enumerate(value)]
+
     def _check_counters(self, state: dict[str, Any], owner: str) -> dict[str, Any]:
-        return {
-            "base_lr": check_number(state["base_lr"], f"{owner}: base_lr", low=0.0),
-            "last_epoch": check_int(state["last_epoch"], f"{owner}: last_epoch", low=0),
-            "last_lr": check_number(state["last_lr"], f"{owner}: last_lr", low=0.0),
-        }
+        return {"last_epoch": check_int(state["last_epoch"], f"{owner}: last_epoch", low=0)}
 
     def __repr__(self) -> str:
-        options = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyperparameter_names)
+        options = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({options}, last_epoch={self.last_epoch})"
 
 
@@ -123,10 +154,14 @@ class ExponentialLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer, gamma=gamma)
 
-    def _check_hyperparameters(self, gamma: Any) -> dict[str, Any]:
-        return {"gamma": check_number(gamma, "ExponentialLR: gamma", low=0.0, low_inclusive=False)}
+    def _configure(self, *, gamma: float) -> None:
+        self.gamma: float = check_number(gamma, "ExponentialLR: gamma", low=0.0,
+                                         low_inclusive=False)
 
-    def _next_lr(self, lr: float) -> float:
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"gamma": self.gamma}
+
+    def _next_lr(self, lr: float, base_lr: float) -> float:
         return lr * self.gamma
 
 
@@ -140,13 +175,14 @@ class StepLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer, step_size=step_size, gamma=gamma)
 
-    def _check_hyperparameters(self, step_size: Any, gamma: Any) -> dict[str, Any]:
-        return {
-            "step_size": check_int(step_size, "StepLR: step_size", low=1),
-            "gamma": check_number(gamma, "StepLR: gamma", low=0.0, low_inclusive=False),
-        }
+    def _configure(self, *, step_size: int, gamma: float) -> None:
+        self.step_size: int = check_int(step_size, "StepLR: step_size", low=1)
+        self.gamma: float = check_number(gamma, "StepLR: gamma", low=0.0, low_inclusive=False)
 
-    def _next_lr(self, lr: float) -> float:
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"step_size": self.step_size, "gamma": self.gamma}
+
+    def _next_lr(self, lr: float, base_lr: float) -> float:
         if self.last_epoch % self.step_size != 0:
             return lr
         return lr * self.gamma
@@ -169,16 +205,17 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer, T_max=T_max, eta_min=eta_min)
 
-    def _check_hyperparameters(self, T_max: Any, eta_min: Any) -> dict[str, Any]:
-        return {
-            "T_max": check_int(T_max, "CosineAnnealingLR: T_max", low=1),
-            "eta_min": check_number(eta_min, "CosineAnnealingLR: eta_min", low=0.0),
-        }
+    def _configure(self, *, T_max: int, eta_min: float) -> None:
+        self.T_max: int = check_int(T_max, "CosineAnnealingLR: T_max", low=1)
+        self.eta_min: float = check_number(eta_min, "CosineAnnealingLR: eta_min", low=0.0)
 
-    def _next_lr(self, lr: float) -> float:
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"T_max": self.T_max, "eta_min": self.eta_min}
+
+    def _next_lr(self, lr: float, base_lr: float) -> float:
         t, T_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if (t - 1 - T_max) % (2 * T_max) == 0:  # leaving the minimum: 1 + cos(π(t−1)/T_max) = 0
-            return lr + (self.base_lr - eta_min) * (1 - math.cos(math.pi / T_max)) / 2
+            return lr + (base_lr - eta_min) * (1 - math.cos(math.pi / T_max)) / 2
         return (1 + math.cos(math.pi * t / T_max)) / (
             1 + math.cos(math.pi * (t - 1) / T_max)
         ) * (lr - eta_min) + eta_min
@@ -196,7 +233,7 @@ class ReduceLROnPlateau(LRScheduler):
     then ``cooldown`` epochs pass before bad epochs are counted again. As PyTorch's.
     """
 
-    _counters = ("base_lr", "last_epoch", "last_lr", "best", "num_bad_epochs", "cooldown_counter")
+    _counters = ("best", "num_bad_epochs", "cooldown_counter")
 
     def __init__(
         self,
@@ -225,17 +262,10 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
 
-    def _check_hyperparameters(
-        self,
-        mode: Any,
-        factor: Any,
-        patience: Any,
-        threshold: Any,
-        threshold_mode: Any,
-        cooldown: Any,
-        min_lr: Any,
-        eps: Any,
-    ) -> dict[str, Any]:
+    def _configure(
+        self, *, mode: str, factor: float, patience: int, threshold: float,
+        threshold_mode: str, cooldown: int, min_lr: float, eps: float,
+    ) -> None:
         name = "ReduceLROnPlateau"
         if mode not in ("min", "max"):
             raise ValueError(f"{name}: mode must be 'min' or 'max'. Received: {mode!r}.")
@@ -243,17 +273,20 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(
                 f"{name}: threshold_mode must be 'rel' or 'abs'. Received: {threshold_mode!r}."
             )
-        return {
-            "mode": mode,
-            "factor": check_number(factor, f"{name}: factor", low=0.0, high=1.0,
-                                   low_inclusive=False, high_inclusive=False),
-            "patience": check_int(patience, f"{name}: patience", low=0),
-            "threshold": check_number(threshold, f"{name}: threshold", low=0.0),
-            "threshold_mode": threshold_mode,
-            "cooldown": check_int(cooldown, f"{name}: cooldown", low=0),
-            "min_lr": check_number(min_lr, f"{name}: min_lr", low=0.0),
-            "eps": check_number(eps, f"{name}: eps", low=0.0),
-        }
+        self.mode: str = mode
+        self.factor: float = check_number(factor, f"{name}: factor", low=0.0, high=1.0,
+                                          low_inclusive=False, high_inclusive=False)
+        self.patience: int = check_int(patience, f"{name}: patience", low=0)
+        self.threshold: float = check_number(threshold, f"{name}: threshold", low=0.0)
+        self.threshold_mode: str = threshold_mode
+        self.cooldown: int = check_int(cooldown, f"{name}: cooldown", low=0)
+        self.min_lr: float = check_number(min_lr, f"{name}: min_lr", low=0.0)
+        self.eps: float = check_number(eps, f"{name}: eps", low=0.0)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"mode": self.mode, "factor": self.factor, "patience": self.patience,
+                "threshold": self.threshold, "threshold_mode": self.threshold_mode,
+                "cooldown": self.cooldown, "min_lr": self.min_lr, "eps": self.eps}
 
     def _check_counters(self, state: dict[str, Any], owner: str) -> dict[str, Any]:
         best = state["best"]
@@ -295,11 +328,13 @@ class ReduceLROnPlateau(LRScheduler):
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0  # bad epochs in cooldown do not count
+        groups = self.optimizer.param_groups
         if self.num_bad_epochs > self.patience:
-            old_lr = self.optimizer.lr
-            new_lr = max(old_lr * self.factor, self.min_lr)
-            if old_lr - new_lr > self.eps:
-                self.optimizer.lr = new_lr
+            for group in groups:
+                old_lr = group["lr"]
+                new_lr = max(old_lr * self.factor, self.min_lr)
+                if old_lr - new_lr > self.eps:
+                    group["lr"] = new_lr
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self.last_lr = self.optimizer.lr
+        self.last_lrs = [group["lr"] for group in groups]

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from trainlab._checks import check_number
+from trainlab.backend import BackendLike, SGDScalars
 from trainlab.nn.module import Parameter
-from trainlab.optim import fused
-from trainlab.optim.base import OPTIMIZERS, Optimizer, check_flag
+from trainlab.optim.base import (
+    OPTIMIZERS,
+    Optimizer,
+    ParamsLike,
+    Scratch,
+    State,
+    check_flag,
+)
+from trainlab.optim.weight_decay import apply_weight_decay
+
+
+@dataclass(eq=False)
+class SGDState(State):
+    """SGD's state for one parameter: the momentum buffer b (None without momentum)."""
+
+    momentum_buffer: np.ndarray | None = None
 
 
 @OPTIMIZERS.register("sgd")
-class SGD(Optimizer):
+class SGD(Optimizer[SGDState, SGDScalars]):
     r"""Minibatch gradient descent, with momentum (Polyak, 1964) and Nesterov momentum.
 
     For each parameter ``W`` with gradient ``g`` (step ``t``, learning rate γ,
@@ -30,102 +45,71 @@ class SGD(Optimizer):
     form is that of Sutskever, Martens, Dahl & Hinton, "On the importance of
     initialization and momentum in deep learning" (ICML 2013).
 
-    State per parameter: ``momentum_buffer`` (only when momentum ≠ 0).
+    State per parameter (:class:`SGDState`): ``momentum_buffer`` (only when momentum ≠ 0).
 
-    With Numba installed, the update runs as one compiled pass per parameter
-    (``optim.fused.sgd_update``) that gives the same numbers bit for bit.
+    The backend's ``sgd_update`` (compiled by Numba on the "numba" backend) does the
+    same update in one pass per parameter, with the same numbers bit for bit.
     """
-
-    @property
-    def num_scratch(self) -> int:
-        return 2 if self.weight_decay != 0 else 1
 
     def __init__(
         self,
-        params: Iterable[Parameter],
+        params: ParamsLike,
         lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        *,
+        backend: BackendLike = None,
     ) -> None:
-        super().__init__(
-            params,
-            lr=lr,
-            momentum=momentum,
-            dampening=dampening,
-            nesterov=nesterov,
-            weight_decay=weight_decay,
-        )
+        super().__init__(params, backend=backend, lr=lr, momentum=momentum, dampening=dampening,
+                         nesterov=nesterov, weight_decay=weight_decay)
 
-    def _check_hyperparameters(
-        self,
-        lr: Any,
-        momentum: Any,
-        dampening: Any,
-        nesterov: Any,
-        weight_decay: Any,
-    ) -> dict[str, Any]:
-        hp = {
-            "lr": check_number(lr, "SGD: lr", low=0.0),
-            "momentum": check_number(momentum, "SGD: momentum", low=0.0, high=1.0,
-                                     high_inclusive=False),
-            "dampening": check_number(dampening, "SGD: dampening", low=0.0, high=1.0),
-            "nesterov": check_flag(nesterov, "SGD: nesterov"),
-            "weight_decay": check_number(weight_decay, "SGD: weight_decay", low=0.0),
-        }
-        if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
+    def _configure(
+        self, *, lr: float, momentum: float, dampening: float, nesterov: bool, weight_decay: float
+    ) -> None:
+        self.lr = lr
+        self.momentum: float = check_number(momentum, "SGD: momentum", low=0.0, high=1.0,
+                                            high_inclusive=False)
+        self.dampening: float = check_number(dampening, "SGD: dampening", low=0.0, high=1.0)
+        self.nesterov: bool = check_flag(nesterov, "SGD: nesterov")
+        self.weight_decay: float = check_number(weight_decay, "SGD: weight_decay", low=0.0)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(
                 "SGD: Nesterov momentum requires momentum > 0 and dampening = 0. "
-                f"Received: momentum={hp['momentum']!r}, dampening={hp['dampening']!r}."
+                f"Received: momentum={self.momentum!r}, dampening={self.dampening!r}."
             )
-        return hp
 
-    @staticmethod
-    def _buffer_names(hp: dict[str, Any]) -> tuple[str, ...]:
-        return ("momentum_buffer",) if hp["momentum"] != 0 else ()
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
+                "nesterov": self.nesterov, "weight_decay": self.weight_decay}
 
-    def _fused_kernel(self) -> Callable[..., None] | None:
-        """``optim.fused``'s SGD kernel: :meth:`_update` in one pass, bit for bit the same."""
-        sgd = fused.kernel("sgd")
-        if sgd is None:
-            return None
-        if self.momentum != 0:
-            return lambda p, g, buf, c, first: sgd(p, g, buf, c, first, True)
-        return lambda p, g, c, first: sgd(p, g, p, c, first, False)
+    def _new_state(self, like: np.ndarray) -> SGDState:
+        return SGDState(momentum_buffer=np.zeros_like(like) if self.momentum != 0 else None)
 
-    def _fused_scalars(self) -> tuple[float, ...]:
-        return (
-            self.weight_decay,
-            self.momentum,
-            1 - self.dampening,
-            1.0 if self.dampening != 0 else 0.0,
-            1.0 if self.nesterov else 0.0,
-            self.lr,
-        )
+    def _scalars(self) -> SGDScalars:
+        return SGDScalars(lr=self.lr, momentum=self.momentum, dampening=self.dampening,
+                          nesterov=self.nesterov, weight_decay=self.weight_decay)
 
-    def _update(
-        self, p: Parameter, state: dict[str, np.ndarray], scratch: list[np.ndarray], first: bool
-    ) -> None:
-        tmp = scratch[0]
-        grad = p.grad
-        if self.weight_decay != 0:
-            decayed = scratch[1]
-            np.multiply(p.data, self.weight_decay, out=decayed)
-            grad = np.add(grad, decayed, out=decayed)  # g + λ·W
-        if self.momentum != 0:
-            buf = state["momentum_buffer"]
+    def _update(self, p: Parameter, state: SGDState, c: SGDScalars, work: Scratch) -> None:
+        first = self.step_count == 1  # the buffer starts as the gradient: b₁ = g
+        buf = state.momentum_buffer
+        if self.backend.sgd_update(p.data, p.grad, buf, c, first, work.cache):
+            return  # the same update, fused into one pass
+        grad = apply_weight_decay(p, c.weight_decay, work)  # g + λ·W
+        tmp = work["tmp"]
+        if buf is not None:
             if first:
                 np.copyto(buf, grad)
             else:
-                buf *= self.momentum
-                if self.dampening != 0:
-                    buf += np.multiply(grad, 1 - self.dampening, out=tmp)
+                buf *= c.momentum
+                if c.dampening != 0:
+                    buf += np.multiply(grad, 1 - c.dampening, out=tmp)
                 else:
-                    buf += grad
-            if self.nesterov:
-                np.multiply(buf, self.momentum, out=tmp)
+                    buf += grad  # b ← μ·b + (1 − τ)·g
+            if c.nesterov:
+                np.multiply(buf, c.momentum, out=tmp)
                 grad = np.add(grad, tmp, out=tmp)  # g + μ·b
             else:
                 grad = buf
-        p.data -= np.multiply(grad, self.lr, out=tmp)
+        p.data -= np.multiply(grad, c.lr, out=tmp)  # W ← W − γ·g
