@@ -27,6 +27,31 @@ SCHEDULES: Registry[type] = Registry("schedule")
 """Learning-rate schedules by name (``--schedule``); ``"none"`` is no schedule."""
 
 
+class _OneGroup:
+    """The ``lr`` of an optimizer without parameter groups (a plugin's, with only an ``lr``
+    attribute), seen as the one group ``{"lr": ...}`` that schedules scale."""
+
+    def __init__(self, optimizer: Any) -> None:
+        self.optimizer = optimizer
+
+    def __getitem__(self, key: str) -> float:
+        if key != "lr":
+            raise KeyError(key)
+        return float(self.optimizer.lr)
+
+    def __setitem__(self, key: str, value: float) -> None:
+        if key != "lr":
+            raise KeyError(key)
+        self.optimizer.lr = value
+
+
+def lr_groups(optimizer: Any) -> list[Any]:
+    """The parameter groups whose ``"lr"`` a schedule scales: the optimizer's
+    ``param_groups``, or its single ``lr`` when it has no groups."""
+    groups = getattr(optimizer, "param_groups", None)
+    return list(groups) if groups is not None else [_OneGroup(optimizer)]
+
+
 class LRScheduler:
     """Base class: holds the optimizer, ``base_lrs``, ``last_epoch`` and the last rates.
 
@@ -48,7 +73,7 @@ class LRScheduler:
             )
         self.optimizer = optimizer
         self._configure(**hyperparameters)
-        self.base_lrs: list[float] = [group["lr"] for group in optimizer.param_groups]
+        self.base_lrs: list[float] = [group["lr"] for group in lr_groups(optimizer)]
         self.last_epoch = 0
         self.last_lrs: list[float] = list(self.base_lrs)
 
@@ -76,7 +101,7 @@ class LRScheduler:
     def step(self) -> None:
         """Advance one epoch and set every group's learning rate for the next one."""
         self.last_epoch += 1
-        groups = self.optimizer.param_groups
+        groups = lr_groups(self.optimizer)
         for group, base_lr in zip(groups, self.base_lrs):
             group["lr"] = self._next_lr(group["lr"], base_lr)
         self.last_lrs = [group["lr"] for group in groups]
@@ -328,7 +353,7 @@ class ReduceLROnPlateau(LRScheduler):
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0  # bad epochs in cooldown do not count
-        groups = self.optimizer.param_groups
+        groups = lr_groups(self.optimizer)
         if self.num_bad_epochs > self.patience:
             for group in groups:
                 old_lr = group["lr"]

@@ -54,6 +54,12 @@ def _schedules() -> list[str]:
     return ["none", *SCHEDULES.names()]
 
 
+def _backends() -> list[str]:
+    from trainlab.backend import BACKENDS
+
+    return ["auto", *BACKENDS.names()]
+
+
 def _scalers() -> list[str]:
     from trainlab.data import SCALERS
 
@@ -199,6 +205,10 @@ class TrainingConfig:
                                            "on for regression, off for classification)",
                                            optional=True, neutral=None)
     patience: int = _setting(10, "int", "early stopping: epochs without improvement", low=1)
+    backend: str = _setting("auto", "choice", "compute backend of the layers and the optimizer: "
+                            "auto (the fastest available), numpy (the reference) or numba "
+                            "(compiled loops); every backend gives the same numbers",
+                            choices=_backends)
 
 
 @dataclass(frozen=True)
