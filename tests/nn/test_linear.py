@@ -28,6 +28,23 @@ def test_kernels_match_the_formulas(rng):
     np.testing.assert_allclose(dW, np.einsum("ni,no->io", x, dy), rtol=1e-13)
     np.testing.assert_allclose(db, dy.sum(axis=0), rtol=1e-13)
     assert linear_backward(dy, x, W, bias=False)[2] is None
+    assert linear_backward(dy, x, W, input_grad=False)[0] is None
+
+
+def test_backward_kernel_accumulates_into_given_gradients(rng):
+    """dW, db given: the gradients are added into them in place, the zero-grad fast path
+    (the product written straight into a zero dW) included."""
+    x = rng.standard_normal((N, D_IN))
+    W = rng.standard_normal((D_IN, D_OUT))
+    dy = rng.standard_normal((N, D_OUT))
+    dx, dW_ref, db_ref = linear_backward(dy, x, W)
+    for start in (0.0, 1.5):
+        dW, db = np.full_like(W, start), np.full(D_OUT, start)
+        out = linear_backward(dy, x, W, dW=dW, db=db)
+        assert out[1] is dW and out[2] is db
+        np.testing.assert_array_equal(out[0], dx)
+        np.testing.assert_array_equal(dW, start + dW_ref)
+        np.testing.assert_array_equal(db, start + db_ref)
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
@@ -74,7 +91,7 @@ def test_matches_torch_float32(torch, rng):
     dx = layer.backward(dy)
     assert y.dtype == dx.dtype == layer.weight.grad.dtype == layer.bias.grad.dtype == np.float32
     ref, xt, yt = _torch_linear(torch, layer, x, dy, torch.float32)
-    tol = dict(rtol=1e-5, atol=1e-5)
+    tol = {"rtol": 1e-5, "atol": 1e-5}
     np.testing.assert_allclose(y, yt.detach().numpy(), **tol)
     np.testing.assert_allclose(dx, xt.grad.numpy(), **tol)
     np.testing.assert_allclose(layer.weight.grad, ref.weight.grad.numpy().T, **tol)

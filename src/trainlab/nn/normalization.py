@@ -48,19 +48,6 @@ def standardize(
     return x_hat, inv_std, mean, var
 
 
-def standardize_with(
-    x: np.ndarray, mean: np.ndarray, var: np.ndarray, eps: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Standardise ``x`` with given (e.g. running) statistics: x̂ = (x − μ)/√(σ² + ε).
-
-    x: (N, D), mean, var: (D,)  ->  x̂ (N, D), inv_std (D,).
-    """
-    inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = x - mean
-    x_hat *= inv_std
-    return x_hat, inv_std
-
-
 def scale_shift(x_hat: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None) -> np.ndarray:
     """The affine step ``y = γ·x̂ + β`` (a copy of x̂ when there is no γ, β).
 
@@ -74,13 +61,36 @@ def scale_shift(x_hat: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | 
 
 def batchnorm_forward(
     x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None, eps: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Batch norm in training mode: ``y = γ·(x − μ_B)/√(σ²_B + ε) + β`` with batch statistics.
 
-    x: (N, D), gamma, beta: (D,) or None  ->  y (N, D), x̂ (N, D), inv_std (1, D).
-    μ_B and σ²_B (biased) are per feature, over the N examples.
+    x: (N, D), gamma, beta: (D,) or None  ->
+    y (N, D), x̂ (N, D), inv_std = 1/√(σ²_B + ε) (D,), μ_B (D,), σ²_B (D,).
+    μ_B and σ²_B (biased: divided by N) are per feature, over the N examples; the layer
+    updates its running statistics from them.
     """
-    x_hat, inv_std, _, _ = standardize(x, 0, eps)
+    x_hat, inv_std, mean, var = standardize(x, 0, eps)
+    y = scale_shift(x_hat, gamma, beta)
+    return y, x_hat, inv_std.reshape(-1), mean.reshape(-1), var.reshape(-1)
+
+
+def batchnorm_eval_forward(
+    x: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    eps: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batch norm in evaluation mode: ``y = γ·(x − μ*)/√(σ²* + ε) + β`` with the running
+    statistics μ*, σ²* (constants, not functions of x).
+
+    x: (N, D), running_mean, running_var: (D,), gamma, beta: (D,) or None  ->
+    y (N, D), x̂ (N, D), inv_std = 1/√(σ²* + ε) (D,).
+    """
+    inv_std = 1.0 / np.sqrt(running_var + eps)
+    x_hat = x - running_mean
+    x_hat *= inv_std
     return scale_shift(x_hat, gamma, beta), x_hat, inv_std
 
 
@@ -245,16 +255,15 @@ class BatchNorm(Module):
             if fast is not None:
                 y, x_hat, inv_std, mean, var = fast
             else:
-                y = None
-                x_hat, inv_std, mean, var = standardize(x, 0, self.eps)
-            inv_std = inv_std.reshape(-1)
+                y, x_hat, inv_std, mean, var = batchnorm_forward(x, gamma, beta, self.eps)
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean.reshape(-1), var.reshape(-1), n)
+                self._update_running_stats(mean, var, n)
         else:
-            y = None
-            x_hat, inv_std = standardize_with(x, self.running_mean, self.running_var, self.eps)
+            y, x_hat, inv_std = batchnorm_eval_forward(
+                x, self.running_mean, self.running_var, gamma, beta, self.eps
+            )
         self._x_hat, self._inv_std, self._batch_stats = x_hat, inv_std, use_batch_stats
-        return y if y is not None else scale_shift(x_hat, gamma, beta)
+        return y
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
         """running ← (1 − m)·running + m·batch, with the unbiased batch variance."""
