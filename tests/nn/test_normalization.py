@@ -384,8 +384,6 @@ def test_batchnorm_input_and_backward_errors(rng):
         layer(np.ones(3, dtype=np.float32))
     with pytest.raises(TypeError, match="floating-point"):
         layer(np.ones((4, 3), dtype=np.int64))
-    with pytest.raises(ValueError, match="NaN"):
-        layer(np.full((4, 3), np.nan, dtype=np.float32))
     layer(batch(rng, n=4, d=3, dtype=np.float32))
     with pytest.raises(ValueError, match="shape"):
         layer.backward(np.ones((5, 3), dtype=np.float32))
@@ -478,3 +476,24 @@ def test_layernorm_errors_and_astype(rng):
     layer.astype(np.float64)
     assert layer.weight.dtype == np.float64
     assert layer(batch(rng, n=2, d=3, dtype=np.float32)).dtype == np.float64
+
+
+@pytest.mark.parametrize("make", [lambda: nn.BatchNorm(3, dtype=np.float64),
+                                  lambda: nn.LayerNorm(3, dtype=np.float64)])
+def test_non_finite_inputs_pass_through_as_in_torch(torch, rng, make):
+    """No check and no error: a NaN spreads over its column (BatchNorm: the batch
+    statistics) or its row (LayerNorm), as in torch; the running statistics take it too."""
+    layer = make()
+    x = batch(rng, n=4, d=3)
+    x[1, 2] = np.nan
+    with np.errstate(all="ignore"):
+        y = layer(x)
+        layer.backward(np.ones_like(y))
+    ref = (torch.nn.BatchNorm1d(3) if isinstance(layer, nn.BatchNorm) else torch.nn.LayerNorm(3))
+    y_ref = ref(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(y, y_ref, rtol=1e-7, atol=1e-12)
+    if isinstance(layer, nn.BatchNorm):
+        assert np.isnan(y[:, 2]).all() and np.isfinite(y[:, :2]).all()
+        np.testing.assert_allclose(layer.running_mean, ref.running_mean.numpy(), rtol=1e-7)
+    else:
+        assert np.isnan(y[1]).all() and np.isfinite(np.delete(y, 1, axis=0)).all()

@@ -28,7 +28,7 @@ import math
 import numpy as np
 from scipy.special import erf
 
-from trainlab._checks import check_grad_output, check_input, check_number
+from trainlab._checks import check_grad_output, check_layer_input, check_number
 from trainlab.nn import kernels
 from trainlab.nn.module import Module
 from trainlab.registry import Registry
@@ -195,7 +195,7 @@ class Sigmoid(Module):
         self._s: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._s = sigmoid_forward(check_input(x, "Sigmoid"))
+        self._s = sigmoid_forward(check_layer_input(x, "Sigmoid"))
         return self._s
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -229,7 +229,7 @@ class Tanh(Module):
         self._t: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._t = tanh_forward(check_input(x, "Tanh"))
+        self._t = tanh_forward(check_layer_input(x, "Tanh"))
         return self._t
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -270,7 +270,7 @@ class ReLU(Module):
         self._dtype: np.dtype | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        z = check_input(x, "ReLU")
+        z = check_layer_input(x, "ReLU")
         self._dtype = z.dtype
         fast = kernels.relu_forward(z)  # the same numbers in one compiled pass (nn.kernels)
         y, self._mask = fast if fast is not None else relu_forward(z)
@@ -310,7 +310,7 @@ class LeakyReLU(Module):
         self._dtype: np.dtype | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        z = check_input(x, "LeakyReLU")
+        z = check_layer_input(x, "LeakyReLU")
         self._dtype = z.dtype
         y, self._mask = leaky_relu_forward(z, self.negative_slope)
         return y
@@ -345,7 +345,7 @@ class ELU(Module):
         self._mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._z = check_input(x, "ELU")
+        self._z = check_layer_input(x, "ELU")
         y, self._mask = elu_forward(self._z, self.alpha)
         return y
 
@@ -382,7 +382,7 @@ class SELU(Module):
         self._mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._z = check_input(x, "SELU")
+        self._z = check_layer_input(x, "SELU")
         y, self._mask = elu_forward(self._z, SELU_ALPHA, SELU_SCALE)
         return y
 
@@ -413,7 +413,7 @@ class GELU(Module):
         self._cdf: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._z = check_input(x, "GELU")
+        self._z = check_layer_input(x, "GELU")
         y, self._cdf = gelu_forward(self._z)
         return y
 
@@ -452,7 +452,7 @@ class Softmax(Module):
         self._s: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._s = softmax_forward(check_input(x, "Softmax"))
+        self._s = softmax_forward(check_layer_input(x, "Softmax"))
         return self._s
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -474,7 +474,7 @@ class Identity(Module):
         self._dtype: np.dtype | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        z = check_input(x, "Identity")
+        z = check_layer_input(x, "Identity")
         self._shape, self._dtype = z.shape, z.dtype
         return z
 

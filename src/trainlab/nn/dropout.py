@@ -21,8 +21,8 @@ from trainlab._checks import (
     check_bool,
     check_dtype,
     check_grad_output,
-    check_input,
     check_int,
+    check_layer_input,
     check_probability,
 )
 from trainlab._rng import RngLike, as_generator
@@ -143,7 +143,7 @@ class Dropout(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Draws a fresh bool mask (N, D) in training; returns x itself in evaluation."""
-        x = check_input(x, type(self).__name__)
+        x = check_layer_input(x, type(self).__name__)
         self._shape, self._dtype = x.shape, x.dtype
         if not self.training or self.p == 0.0:
             self.mask = None
@@ -214,7 +214,7 @@ class DropConnect(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, in) -> (N, out); caches x (and the mask and W̃ in training) for backward."""
-        x = check_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
+        x = check_layer_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
         self._x = x
         b = None if self.bias is None else self.bias.data
         if not self.training or self.p == 0.0:

@@ -16,8 +16,8 @@ from trainlab._checks import (
     check_bool,
     check_dtype,
     check_grad_output,
-    check_input,
     check_int,
+    check_layer_input,
 )
 from trainlab._rng import RngLike, as_generator
 from trainlab.nn.module import Module, Parameter
@@ -134,7 +134,7 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, in_features) -> (N, out_features); caches x for backward (train and eval)."""
-        x = check_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
+        x = check_layer_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
         self._x = x
         return linear_forward(x, self.weight.data, None if self.bias is None else self.bias.data)
 

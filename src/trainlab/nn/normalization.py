@@ -18,8 +18,8 @@ import numpy as np
 from trainlab._checks import (
     check_dtype,
     check_grad_output,
-    check_input,
     check_int,
+    check_layer_input,
     check_number,
 )
 from trainlab.nn import kernels
@@ -239,7 +239,7 @@ class BatchNorm(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, num_features) -> y (N, num_features); caches x̂ and 1/√(σ² + ε)."""
         name = type(self).__name__
-        x = check_input(x, name, features=self.num_features, dtype=self.dtype)
+        x = check_layer_input(x, name, features=self.num_features, dtype=self.dtype)
         gamma = self.weight.data if self.affine else None
         beta = self.bias.data if self.affine else None
         use_batch_stats = self.training or not self.track_running_stats
@@ -341,7 +341,7 @@ class LayerNorm(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, num_features) -> y (N, num_features); caches x̂ and 1/√(σ² + ε) per row."""
-        x = check_input(x, type(self).__name__, features=self.num_features, dtype=self.dtype)
+        x = check_layer_input(x, type(self).__name__, features=self.num_features, dtype=self.dtype)
         affine = self.elementwise_affine
         y, self._x_hat, self._inv_std = layernorm_forward(
             x, self.weight.data if affine else None, self.bias.data if affine else None, self.eps
