@@ -272,7 +272,9 @@ class Sequential(Module):
     """A chain of modules: ``forward`` runs them in order, ``backward`` in reverse.
 
     Children are named ``"0"``, ``"1"``, …; ``len``, indexing (int or slice) and
-    iteration work as in PyTorch.
+    iteration work as in PyTorch. Inside ``trainlab.detect_anomaly()`` it checks each
+    layer's output and gradients, and names the first that is not finite
+    (:mod:`trainlab.nn.anomaly`).
     """
 
     def __init__(self, *modules: Module) -> None:
