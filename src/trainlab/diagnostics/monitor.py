@@ -52,13 +52,13 @@ from trainlab.nn.normalization import BatchNorm
 from trainlab.train.callbacks import Callback
 
 
-def is_activation(layer: Module) -> bool:
+def _keeps_histogram(layer: Module) -> bool:
     """Whether the monitor keeps histograms of the layer's outputs: an elementwise
     activation (it has a ``derivative`` method) or a Softmax."""
     return callable(getattr(layer, "derivative", None)) or isinstance(layer, Softmax)
 
 
-def saturation(layer: Module, y: np.ndarray, stats: LayerStats) -> None:
+def _record_saturation(layer: Module, y: np.ndarray, stats: LayerStats) -> None:
     """Put the layer's ``saturation(y)`` into ``stats.dead`` or ``stats.saturated``, as its
     ``saturation_kind`` says; nothing for a layer without that method."""
     measure = getattr(layer, "saturation", None)
@@ -269,7 +269,7 @@ class Monitor(Callback):
 
         def on_forward(i: int, layer: Module, x: np.ndarray, y: np.ndarray) -> None:
             if getattr(layer, "saturation_kind", None) == "dead":
-                saturation(layer, y, record.layers[i])
+                _record_saturation(layer, y, record.layers[i])
 
         try:
             model.eval()
@@ -306,10 +306,10 @@ class Monitor(Callback):
                                  "input_within_var": float(x64.var(axis=0).mean())}
         stats.out_mean, stats.out_std = _mean_std(y)
         stats.finite = math.isfinite(stats.out_mean) and math.isfinite(stats.out_std)
-        saturation(layer, y, stats)
+        _record_saturation(layer, y, stats)
         if isinstance(layer, BatchNorm) and layer.training and layer.track_running_stats:
             record.batchnorm.append(_batchnorm_stats(stats.name, layer, x))
-        if is_activation(layer):
+        if _keeps_histogram(layer):
             self._keep_sample(stats, y)
 
     @_timed
