@@ -340,3 +340,18 @@ def test_subclassed_linear_weights_count_as_weights_and_old_records_still_read()
     # a record stored before the flag was kept: judged by the class name
     assert ParamStats("0.weight", "Linear", 1.0, 1.0).is_weight
     assert not ParamStats("0.weight", "Dense", 1.0, 1.0).is_weight
+
+
+def test_histograms_are_kept_for_the_nonlinear_activations():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(20, 16, rng=rng), nn.Identity(), nn.Linear(16, 16, rng=rng),
+                          nn.GELU(), nn.Linear(16, 4, rng=rng), nn.Softmax())
+    monitor = Monitor(every=8, warn=False)
+    Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.01), rng=0, verbose=0,
+            callbacks=[monitor]).fit(*regression_toy(), epochs=1, batch_size=16)
+    assert set(monitor.samples["init"]) == {"3 GELU", "5 Softmax"}
+
+
+def regression_toy():
+    X, y = toy_data(64)
+    return X, np.eye(4, dtype=np.float32)[y]

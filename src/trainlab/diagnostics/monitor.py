@@ -44,7 +44,7 @@ from trainlab.diagnostics.records import (
     StepRecord,
 )
 from trainlab.diagnostics.theory import LayerSignal, predict_signal
-from trainlab.nn.activations import Softmax
+from trainlab.nn.activations import Identity, Softmax
 from trainlab.nn.dropout import DropConnect
 from trainlab.nn.linear import Linear
 from trainlab.nn.module import Module
@@ -53,8 +53,11 @@ from trainlab.train.callbacks import Callback
 
 
 def _keeps_histogram(layer: Module) -> bool:
-    """Whether the monitor keeps histograms of the layer's outputs: an elementwise
-    activation (it has a ``derivative`` method) or a Softmax."""
+    """Whether the monitor keeps histograms of the layer's outputs: a nonlinear elementwise
+    activation (it has a ``derivative`` method; an Identity's outputs are the previous
+    layer's) or a Softmax."""
+    if isinstance(layer, Identity):
+        return False
     return callable(getattr(layer, "derivative", None)) or isinstance(layer, Softmax)
 
 
