@@ -27,7 +27,6 @@ lookup of that variable more, nothing else.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -107,10 +106,13 @@ def check_layer(values: Any, part: str, where: str, layer: Any, model: str, phas
     )
 
 
-def check_loss(value: float, owner: str, pred: Any, target: Any) -> None:
-    """Raise :class:`~trainlab.NonFiniteError` when the loss ``value`` is not finite."""
-    if math.isfinite(value):
+def check_loss(value: Any, owner: str, pred: Any, target: Any) -> None:
+    """Raise :class:`~trainlab.NonFiniteError` when the loss ``value`` (a float, or the
+    per-example array of an unreduced loss) is not finite."""
+    values = np.asarray(value, dtype=float)
+    if all_finite(values):
         return
+    shown = f"{float(values)}" if values.ndim == 0 else _count(values)
     parts = []
     for name, array in (("pred", pred), ("target", target)):
         array = np.asarray(array)
@@ -118,7 +120,7 @@ def check_loss(value: float, owner: str, pred: Any, target: Any) -> None:
             parts.append(f"its {name} holds {_count(array)}")
     cause = "; ".join(parts) if parts else "its pred and target are finite"
     raise NonFiniteError(f"detect_anomaly: expected a finite loss from {owner}. "
-                         f"Received {value} ({cause}).")
+                         f"Received {shown} ({cause}).")
 
 
 def check_loss_gradient(grad: np.ndarray, owner: str) -> None:
