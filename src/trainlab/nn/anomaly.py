@@ -17,7 +17,9 @@ gradients in the backward pass. The first one that holds NaN or infinity raises
 model and its type, e.g. ``"layer 3 (ReLU) of Sequential"`` (``"layer 2.1"`` inside a
 nested ``Sequential``, the dotted names of ``named_modules`` and ``state_dict``). A
 loss whose value or gradient is not finite raises it too. Each check reads the whole
-array, so this is for debugging, not for every run.
+array, so this is for debugging, not for every run. Around ``Trainer.fit``, the NaN
+guard reports an anomaly of the forward pass as the cause of the divergence (the
+message names the layer); one of the backward pass propagates out of ``fit``.
 
 The switch is a context variable, not a module flag: it holds for the code inside the
 ``with`` block (in this thread, or this asyncio task) and is restored when the block
