@@ -16,10 +16,12 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class NonFiniteError(ValueError):
-    """A layer's or loss's input holds NaN or infinite values.
+    """NaN or infinity where the caller asked for finite values.
 
-    Raised by the forward checks, so that the training loop's NaN guard can tell a
-    diverging network (this error) from any other bad input (a plain ValueError).
+    Layers and losses let non-finite values through (as PyTorch's do); inside
+    ``trainlab.detect_anomaly()`` the first layer whose output or input gradient holds
+    NaN or infinity raises this error, naming the layer. Its own type lets the training
+    loop's NaN guard tell a diverging network from any other bad input (a plain ValueError).
     """
 
 
@@ -103,7 +105,7 @@ def all_finite(x: np.ndarray) -> bool:
     return bool(np.isfinite(x).all())
 
 
-def check_input(
+def check_layer_input(
     x: Any,
     owner: str,
     *,
@@ -113,7 +115,10 @@ def check_input(
 ) -> np.ndarray:
     """Validate a layer input of shape ``(batch, features)`` and return it as an array.
 
-    x: array-like (N, D) of floats, every element finite.
+    The cheap checks every forward pass makes: x is an array-like (N, D) of floats, of
+    ``features`` columns when that is given. The values are not read: as in PyTorch,
+    NaN and infinity pass through the layers (``trainlab.detect_anomaly`` finds where
+    they start).
     features: the expected D, or None to accept any.
     dtype: cast to this float dtype (no copy when it already matches); None keeps
         the input's own float dtype.
@@ -144,8 +149,26 @@ def check_input(
         x = x.astype(dtype)
     elif x.dtype not in FLOAT_DTYPES:  # float16 and longdouble become float32/float64
         x = x.astype(np.float64 if x.dtype.itemsize > 8 else np.float32)
+    return x
+
+
+def check_input(
+    x: Any,
+    owner: str,
+    *,
+    features: int | None = None,
+    dtype: np.dtype | None = None,
+    name: str = "input",
+) -> np.ndarray:
+    """Validate data entering the library (the trainer's X, a scaler's input, a
+    diagnostic batch): :func:`check_layer_input`'s checks, and every element finite.
+
+    x: array-like (N, D) of floats, every element finite; arguments as
+    :func:`check_layer_input`.
+    """
+    x = check_layer_input(x, owner, features=features, dtype=dtype, name=name)
     if not all_finite(x):
-        raise NonFiniteError(f"{owner}: {name} contains NaN or infinite values.")
+        raise ValueError(f"{owner}: {name} contains NaN or infinite values.")
     return x
 
 

@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 
 from trainlab import nn, optim
-from trainlab.diagnostics import Monitor, TrainingHealthWarning, health_table, report_sections
-from trainlab.diagnostics import plots
+from trainlab.diagnostics import (
+    Monitor,
+    TrainingHealthWarning,
+    health_table,
+    plots,
+    report_sections,
+)
 from trainlab.report import Section
 from trainlab.train import DivergenceWarning, Trainer
 
@@ -60,7 +65,7 @@ def test_watching_does_not_change_training(opt, clip_norm):
 
 def test_records_every_quantity():
     monitor = Monitor(every=4, warn=False)
-    trainer, _ = fit(mixed_model(), [monitor], clip_norm=0.05)
+    _trainer, _ = fit(mixed_model(), [monitor], clip_norm=0.05)
     assert [r.step for r in monitor.records] == list(range(0, 48, 4))
     rec = monitor.last_record
     kinds = [s.kind for s in rec.layers]
@@ -230,3 +235,123 @@ def test_dead_units_on_a_fixed_evaluation_batch_change_nothing():
     assert monitor.last_record.step == 47
     assert monitor.last_record.layers[4].dead == pytest.approx(1.0 - np.mean(h.max(axis=0) > 0))
     assert monitor.last_record.layers[4].dead >= 12 / 32
+
+
+# -- dispatch on the layers' methods, not on their class names -------------------------------
+
+
+class LeakyGate(nn.ReLU):
+    """A subclass of ReLU that changes nothing but its name."""
+
+
+def relu_model(relu: type, seed: int = 0) -> nn.Sequential:
+    rng = np.random.default_rng(seed)
+    model = nn.Sequential(nn.Linear(20, 32, rng=rng), relu(), nn.Linear(32, 4, rng=rng))
+    model[0].bias.data[:10] = -40.0  # 10 of the 32 units start dead
+    return model
+
+
+def test_a_subclass_of_relu_is_monitored_exactly_like_relu():
+    X_eval, _ = toy_data(64, seed=9)
+    monitors = {}
+    for relu in (nn.ReLU, LeakyGate):
+        monitors[relu] = Monitor(every=5, warn=False, eval_batch=X_eval)
+        fit(relu_model(relu), [monitors[relu]], epochs=1)
+    plain, sub = monitors[nn.ReLU], monitors[LeakyGate]
+    assert [s.kind for s in sub.first_record.layers] == ["Linear", "LeakyGate", "Linear"]
+    for a, b in zip(plain.records, sub.records, strict=True):
+        for la, lb in zip(a.layers, b.layers, strict=True):
+            for field in ("out_mean", "out_std", "dead", "saturated", "grad_norm"):
+                assert getattr(la, field) == getattr(lb, field) or (
+                    math.isnan(getattr(la, field)) and math.isnan(getattr(lb, field))), field
+        assert [p.is_weight for p in a.params] == [p.is_weight for p in b.params]
+    assert sub.first_record.layers[1].dead >= 10 / 32
+    assert [(t.out_var, t.grad_var) for t in plain.theory] == [(t.out_var, t.grad_var) for t in sub.theory]
+    assert math.isfinite(sub.theory[-1].out_var)
+    assert np.array_equal(plain.samples["init"]["1 ReLU"], sub.samples["init"]["1 LeakyGate"])
+    assert [(w.kind, w.layer) for w in sub.warnings] == [
+        (w.kind, w.layer.replace("ReLU", "LeakyGate")) for w in plain.warnings]
+
+
+class Swish(nn.Module):
+    """A custom activation z·σ(z) with only forward and backward, as a plugin may be."""
+
+    def forward(self, x):
+        self._z = np.asarray(x)
+        self._s = 1.0 / (1.0 + np.exp(-self._z))
+        return self._z * self._s
+
+    def backward(self, dy):
+        return dy * (self._s * (1.0 + self._z * (1.0 - self._s)))
+
+
+class SoftClip(nn.Module):
+    """A custom activation tanh(z)/2 that also answers the diagnostics' questions."""
+
+    saturation_kind = "saturated"
+
+    def forward(self, x):
+        self._y = self.function(np.asarray(x))
+        return self._y
+
+    def backward(self, dy):
+        return dy * (0.5 - 2.0 * self._y**2)
+
+    def function(self, z):
+        return 0.5 * np.tanh(z)
+
+    def derivative(self, z):
+        return 0.5 * (1.0 - np.tanh(z) ** 2)
+
+    def saturation(self, y):
+        return float(np.mean(0.5 - 2.0 * y**2 < 0.005))
+
+
+def test_a_custom_activation_is_monitored_for_what_it_answers():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(20, 32, rng=rng), Swish(), nn.Linear(32, 32, rng=rng), SoftClip(),
+                          nn.Linear(32, 4, rng=rng))
+    monitor = Monitor(every=4, warn=False)
+    fit(model, [monitor], epochs=1)
+    rec = monitor.first_record
+    swish, clip = rec.layers[1], rec.layers[3]
+    # without the methods: output and gradient statistics, no saturation, no theory, no histogram
+    assert swish.kind == "Swish" and swish.finite and swish.out_std > 0 and swish.grad_norm > 0
+    assert math.isnan(swish.saturated) and math.isnan(swish.dead)
+    assert math.isnan(monitor.theory[1].out_var)
+    assert "1 Swish" not in monitor.samples["init"]
+    # with them: its saturation, and a histogram of its outputs
+    assert 0.0 <= clip.saturated <= 1.0 and math.isnan(clip.dead)
+    assert "3 SoftClip" in monitor.samples["init"]
+    assert [p.name for p in rec.params if p.is_weight] == ["0.weight", "2.weight", "4.weight"]
+
+
+def test_subclassed_linear_weights_count_as_weights_and_old_records_still_read():
+    from trainlab.diagnostics import ParamStats
+
+    class Dense(nn.Linear):
+        pass
+
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(Dense(20, 16, rng=rng), nn.Tanh(), Dense(16, 4, rng=rng))
+    monitor = Monitor(every=8, warn=False)
+    fit(model, [monitor], epochs=1)
+    assert [p.name for p in monitor.first_record.params if p.is_weight] == ["0.weight", "2.weight"]
+    # a record stored before the flag was kept: judged by the class name
+    assert ParamStats("0.weight", "Linear", 1.0, 1.0).is_weight
+    assert not ParamStats("0.weight", "Dense", 1.0, 1.0).is_weight
+
+
+def test_histograms_are_kept_for_the_nonlinear_activations():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(20, 16, rng=rng), nn.Identity(), nn.Linear(16, 16, rng=rng),
+                          nn.GELU(), nn.Linear(16, 4, rng=rng), nn.Softmax())
+    monitor = Monitor(every=8, warn=False)
+    Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.01), rng=0, verbose=0,
+            callbacks=[monitor]).fit(*regression_toy(), epochs=1, batch_size=16)
+    assert set(monitor.samples["init"]) == {"3 GELU", "5 Softmax"}
+
+
+def regression_toy():
+    X, y = toy_data(64)
+    return X, np.eye(4, dtype=np.float32)[y]

@@ -155,9 +155,40 @@ def test_layer_chain_flattens_nested_sequentials_and_tap_restores():
     model = nn.Sequential(inner, nn.Linear(3, 2, rng=1))
     assert [name for name, _ in layer_chain(model)] == ["0.0", "0.1", "1"]
     seen = []
-    with pytest.raises(RuntimeError):
-        with tap(model, lambda i, layer, x, y: seen.append(i)):
-            model.forward(np.ones((2, 3), dtype=np.float32))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), tap(model, lambda i, layer, x, y: seen.append(i)):
+        model.forward(np.ones((2, 3), dtype=np.float32))
+        raise RuntimeError("boom")
     assert seen == [0, 1, 2]
     assert all("forward" not in layer.__dict__ for _, layer in layer_chain(model))
+
+
+def test_theory_asks_the_activation_for_phi_and_its_derivative():
+    """A subclass of an activation gets its base class's theory; a custom activation with
+    ``function`` and ``derivative`` gets its own; one without gives NaN from there on."""
+
+    class Rectifier(nn.ReLU):
+        pass
+
+    class Halved(nn.Module):
+        def forward(self, x):
+            return 0.5 * x
+
+        def backward(self, dy):
+            return 0.5 * dy
+
+        def function(self, z):
+            return 0.5 * z
+
+        def derivative(self, z):
+            return np.full_like(z, 0.5)
+
+    class Opaque(Halved):
+        function = None  # forward and backward only
+
+    base = predict_signal(exact_variance(stack(nn.ReLU, "he_normal", 3, 16), 2.0))
+    sub = predict_signal(exact_variance(stack(Rectifier, "he_normal", 3, 16), 2.0))
+    assert [(t.out_var, t.grad_var) for t in base] == [(t.out_var, t.grad_var) for t in sub]
+    halved = predict_signal(nn.Sequential(Halved()), input_var=2.0, grad_var=1.0)[0]
+    assert halved.out_var == pytest.approx(0.5, rel=1e-9)
+    model = nn.Sequential(Opaque(), nn.Linear(4, 4, rng=0, dtype=np.float64))
+    assert all(math.isnan(t.out_var) for t in predict_signal(model))

@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 from trainlab import data, init, nn, optim
 from trainlab.models import MLPConfig, build_mlp
-from trainlab.train import EarlyStopping, LambdaCallback, LRScheduler, ModelCheckpoint, Trainer
+from trainlab.train import (
+    EarlyStopping,
+    LambdaCallback,
+    LRScheduler,
+    ModelCheckpoint,
+    Trainer,
+)
 
 # -- strategies of bad values -----------------------------------------------------------
 
@@ -370,17 +376,19 @@ LAYERS = {
 FIXED_WIDTH = {"Linear", "DropConnect", "BatchNorm", "LayerNorm"}
 
 
-def bad_inputs(fixed_width: bool):
-    """Arrays a layer must refuse: integer/bool/complex/text dtypes, ranks other than 2,
-    NaN or inf anywhere, ragged lists and (for layers with a width) the wrong width."""
+def bad_inputs(fixed_width: bool, kinds: tuple[str, ...] | None = None):
+    """Arrays that data checks must refuse: integer/bool/complex/text dtypes, ranks other
+    than 2, NaN or inf anywhere, ragged lists and (for layers with a width) the wrong
+    width. Layers refuse all but NaN and inf, which they let through (as PyTorch does).
+    kinds: draw only these kinds."""
     shapes = st.tuples(st.integers(1, 5), st.just(3))
     floats = st.sampled_from([np.float32, np.float64])
 
     @st.composite
     def draw(d):
-        kind = d(st.sampled_from(
+        kind = d(st.sampled_from(kinds or (
             ["int", "bool", "complex", "text", "rank1", "rank3", "nan", "inf", "ragged"]
-            + (["width"] if fixed_width else [])))
+            + (["width"] if fixed_width else []))))
         n, w = d(shapes)
         if kind == "int":
             return kind, np.ones((n, w), dtype=d(st.sampled_from([np.int32, np.int64, np.uint8])))
@@ -410,11 +418,29 @@ def bad_inputs(fixed_width: bool):
 @FUZZ_SMALL
 @given(data_=st.data())
 def test_layer_refuses_bad_input_naming_itself(name, data_):
-    kind, x = data_.draw(bad_inputs(name in FIXED_WIDTH), label="input")
+    kinds = ["int", "bool", "complex", "text", "rank1", "rank3", "ragged"]
+    _, x = data_.draw(bad_inputs(name in FIXED_WIDTH, tuple(
+        kinds + (["width"] if name in FIXED_WIDTH else []))), label="input")
     layer = LAYERS[name]()
-    err = assert_clear_error(lambda: layer.forward(x), name)
-    if kind in ("nan", "inf"):
-        assert "NaN or infinite" in str(err)
+    assert_clear_error(lambda: layer.forward(x), name)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+@FUZZ_SMALL
+@given(data_=st.data())
+def test_layer_lets_nan_and_inf_through(name, data_):
+    """As in PyTorch, no layer reads its input's values: NaN or ±inf anywhere is no error,
+    a NaN reaches the output, and backward runs."""
+    kind, x = data_.draw(bad_inputs(name in FIXED_WIDTH, ("nan", "inf")), label="input")
+    if name == "BatchNorm" and x.shape[0] == 1:  # one example has no batch variance
+        x = np.concatenate([x, np.ones_like(x)])
+    layer = LAYERS[name]()
+    with np.errstate(all="ignore"):
+        y = layer.forward(x)
+        layer.backward(np.ones_like(y))
+    assert y.shape[0] == x.shape[0]
+    if kind == "nan":
+        assert np.isnan(y).any()
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
@@ -459,17 +485,31 @@ def test_bce_and_mse_refuse_bad_targets(n, data_):
         target = np.array(["0"] * n)
     else:
         target = np.zeros(n + 2)
+    if kind in ("nan", "inf"):  # as in PyTorch, values are not checked: the loss is not finite
+        with np.errstate(all="ignore"):
+            assert not math.isfinite(nn.MSELoss()(np.zeros((n, 1)), target))
+            if kind == "nan":
+                assert math.isnan(nn.BCEWithLogitsLoss()(np.zeros(n, np.float32), target))
+        if kind == "nan":
+            return
     assert_clear_error(lambda: nn.BCEWithLogitsLoss()(np.zeros(n, np.float32), target),
                        "BCEWithLogitsLoss")
-    if kind != "range":
+    if kind not in ("range", "inf"):
         assert_clear_error(lambda: nn.MSELoss()(np.zeros((n, 1)), target), "MSELoss")
 
 
 @pytest.mark.parametrize("loss", [nn.MSELoss, nn.BCEWithLogitsLoss, nn.CrossEntropyLoss])
 @pytest.mark.parametrize("pred", [np.zeros((3, 1), int), np.zeros((1, 1, 3)), np.zeros((0, 1)),
-                                  np.full((3, 1), np.nan), "abc"])
+                                  "abc"])
 def test_losses_refuse_bad_predictions(loss, pred):
     assert_clear_error(lambda: loss()(pred, np.zeros(3, dtype=np.int64)), loss.__name__)
+
+
+@pytest.mark.parametrize("loss", [nn.MSELoss, nn.BCEWithLogitsLoss, nn.CrossEntropyLoss])
+def test_losses_return_nan_for_nan_predictions(loss):
+    fn = loss()
+    assert math.isnan(fn(np.full((3, 1), np.nan), np.zeros(3, dtype=np.int64)))
+    assert np.isnan(fn.backward()).all()
 
 
 @pytest.mark.parametrize("kind", ["standard", "minmax", "none"])
@@ -509,7 +549,7 @@ def test_standardizer_refuses_bad_statistics(state):
 @FUZZ_SMALL
 @given(data_=st.data())
 def test_transforms_refuse_bad_batches(transform, data_):
-    kind, x = data_.draw(bad_inputs(True).filter(
+    _kind, x = data_.draw(bad_inputs(True).filter(
         lambda kx: kx[0] in ("int", "bool", "text", "nan", "inf", "complex")), label="X")
     assert_clear_error(lambda: transform(x, np.random.default_rng(0)), type(transform).__name__)
 

@@ -116,12 +116,36 @@ def test_dropconnect_kernels(rng):
     b = rng.standard_normal(D_OUT)
     mask = keep_mask(W.shape, 0.5, rng)
     W_eff = W * mask / 0.5
-    np.testing.assert_allclose(dropconnect_forward(x, W, b, mask, 0.5), x @ W_eff + b, rtol=1e-13)
+    y, W_used = dropconnect_forward(x, W, b, mask, 0.5)
+    np.testing.assert_allclose(y, x @ W_eff + b, rtol=1e-13)
+    np.testing.assert_allclose(W_used, W_eff, rtol=1e-15)
     dy = rng.standard_normal((N, D_OUT))
-    dx, dW, db = dropconnect_backward(dy, x, W, mask, 0.5)
+    dx, dW, db = dropconnect_backward(dy, x, W_used, mask, 0.5)
     np.testing.assert_allclose(dx, dy @ W_eff.T, rtol=1e-13)
     np.testing.assert_allclose(dW, (x.T @ dy) * mask / 0.5, rtol=1e-13)
     np.testing.assert_allclose(db, dy.sum(0), rtol=1e-13)
+    # no mask: nothing dropped, the plain affine map and its gradients
+    y, W_used = dropconnect_forward(x, W, None, None, 0.5)
+    assert W_used is W
+    np.testing.assert_allclose(y, x @ W, rtol=1e-13)
+    dx, dW, db = dropconnect_backward(dy, x, W, None, 0.5, bias=False, input_grad=False)
+    assert dx is None and db is None
+    np.testing.assert_allclose(dW, x.T @ dy, rtol=1e-13)
+
+
+def test_dropconnect_kernel_accumulates_into_given_gradients(rng):
+    x = rng.standard_normal((N, D_IN))
+    W = rng.standard_normal((D_IN, D_OUT))
+    mask = keep_mask(W.shape, 0.3, rng)
+    _, W_used = dropconnect_forward(x, W, None, mask, 0.3)
+    dy = rng.standard_normal((N, D_OUT))
+    fresh = dropconnect_backward(dy, x, W_used, mask, 0.3)
+    dW, db = np.ones_like(W), np.ones(D_OUT)
+    out = dropconnect_backward(dy, x, W_used, mask, 0.3, dW=dW, db=db, scratch=np.empty_like(W))
+    assert out[1] is dW and out[2] is db
+    np.testing.assert_array_equal(out[0], fresh[0])
+    np.testing.assert_array_equal(dW, 1 + fresh[1])
+    np.testing.assert_array_equal(db, 1 + fresh[2])
 
 
 def test_dropconnect_train_drops_weights_not_bias(rng):
@@ -217,8 +241,6 @@ def test_dropconnect_unknown_init_lists_the_valid_names():
         (np.zeros(5), ValueError, "rank 2"),
         (np.zeros((2, 5, 1)), ValueError, "rank 2"),
         (np.zeros((2, 5), dtype=np.int32), TypeError, "floating-point"),
-        (np.full((2, 5), np.nan), ValueError, "NaN or infinite"),
-        (np.full((2, 5), -np.inf), ValueError, "NaN or infinite"),
     ],
 )
 @pytest.mark.parametrize("make", [lambda: Dropout(0.5, rng=0), lambda: DropConnect(5, 2, rng=0)])
@@ -227,6 +249,23 @@ def test_bad_input(make, x, error, match):
     with pytest.raises(error, match=match) as info:
         layer(x)
     assert type(layer).__name__ in str(info.value)
+
+
+@pytest.mark.parametrize("make", [lambda: Dropout(0.5, rng=0), lambda: DropConnect(5, 2, rng=0)])
+@pytest.mark.parametrize("training", [True, False])
+def test_non_finite_inputs_pass_through(make, training):
+    """As in PyTorch: no error, and a NaN or an infinity stays in its own row."""
+    layer = make().train(training)
+    x = np.ones((3, 5))
+    x[0, 1], x[2, 3] = np.nan, -np.inf
+    with np.errstate(all="ignore"):
+        y = layer(x)
+        layer.backward(np.ones_like(y))
+    assert np.isfinite(y[1]).all()
+    if isinstance(layer, Dropout):  # a dropped unit is 0·NaN = NaN, as torch's x·mask/(1−p)
+        assert np.isnan(y[0, 1]) and not np.isfinite(y[2, 3])
+    else:
+        assert not np.isfinite(y[0]).all() and not np.isfinite(y[2]).all()
 
 
 def test_dropconnect_wrong_feature_count():

@@ -10,10 +10,10 @@ from trainlab import nn
 from trainlab.nn.normalization import (
     batchnorm_backward,
     batchnorm_eval_backward,
+    batchnorm_eval_forward,
     batchnorm_forward,
     layernorm_backward,
     layernorm_forward,
-    standardize_with,
 )
 
 RTOL = 1e-7
@@ -57,10 +57,25 @@ def check_layer_gradients(layer, x, dy):
 def test_batchnorm_forward_kernel_normalises_columns(rng):
     x = batch(rng, n=8, d=3)
     gamma, beta = rng.normal(size=3), rng.normal(size=3)
-    y, x_hat, inv_std = batchnorm_forward(x, gamma, beta, 1e-5)
+    y, x_hat, inv_std, mean, var = batchnorm_forward(x, gamma, beta, 1e-5)
     close(x_hat.mean(axis=0), np.zeros(3), atol=1e-12)
-    close(inv_std.ravel(), 1 / np.sqrt(x.var(axis=0) + 1e-5))
+    close(inv_std, 1 / np.sqrt(x.var(axis=0) + 1e-5))
+    close(mean, x.mean(axis=0))
+    close(var, x.var(axis=0))
+    assert inv_std.shape == mean.shape == var.shape == (3,)
     close(y, gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5) + beta)
+
+
+def test_batchnorm_eval_forward_kernel_uses_the_given_statistics(rng):
+    x = batch(rng, n=6, d=3)
+    mean, var = rng.normal(size=3), rng.uniform(0.5, 2, size=3)
+    gamma, beta = rng.normal(size=3), rng.normal(size=3)
+    y, x_hat, inv_std = batchnorm_eval_forward(x, mean, var, gamma, beta, 1e-5)
+    close(inv_std, 1 / np.sqrt(var + 1e-5))
+    close(x_hat, (x - mean) / np.sqrt(var + 1e-5))
+    close(y, gamma * x_hat + beta)
+    y, _, _ = batchnorm_eval_forward(x, mean, var, None, None, 1e-5)
+    close(y, x_hat)
 
 
 def test_layernorm_forward_kernel_normalises_rows(rng):
@@ -78,7 +93,7 @@ def test_batchnorm_backward_kernel_matches_numerical(rng, affine):
     gamma = rng.normal(size=3) if affine else None
     beta = rng.normal(size=3) if affine else None
     dy = rng.normal(size=x.shape)
-    _, x_hat, inv_std = batchnorm_forward(x, gamma, beta, 1e-3)
+    _, x_hat, inv_std, _, _ = batchnorm_forward(x, gamma, beta, 1e-3)
     dx, dgamma, dbeta = batchnorm_backward(dy, x_hat, inv_std, gamma)
 
     def f():
@@ -97,10 +112,9 @@ def test_batchnorm_eval_backward_kernel_matches_numerical(rng):
     dy = rng.normal(size=x.shape)
 
     def f():
-        x_hat, _ = standardize_with(x, mean, var, 1e-5)
-        return float(np.sum((gamma * x_hat + beta) * dy))
+        return float(np.sum(batchnorm_eval_forward(x, mean, var, gamma, beta, 1e-5)[0] * dy))
 
-    x_hat, inv_std = standardize_with(x, mean, var, 1e-5)
+    _, x_hat, inv_std = batchnorm_eval_forward(x, mean, var, gamma, beta, 1e-5)
     dx, dgamma, dbeta = batchnorm_eval_backward(dy, x_hat, inv_std, gamma)
     np.testing.assert_allclose(dx, numerical_gradient(f, x), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(dgamma, numerical_gradient(f, gamma), rtol=1e-6, atol=1e-8)
@@ -370,8 +384,6 @@ def test_batchnorm_input_and_backward_errors(rng):
         layer(np.ones(3, dtype=np.float32))
     with pytest.raises(TypeError, match="floating-point"):
         layer(np.ones((4, 3), dtype=np.int64))
-    with pytest.raises(ValueError, match="NaN"):
-        layer(np.full((4, 3), np.nan, dtype=np.float32))
     layer(batch(rng, n=4, d=3, dtype=np.float32))
     with pytest.raises(ValueError, match="shape"):
         layer.backward(np.ones((5, 3), dtype=np.float32))
@@ -464,3 +476,24 @@ def test_layernorm_errors_and_astype(rng):
     layer.astype(np.float64)
     assert layer.weight.dtype == np.float64
     assert layer(batch(rng, n=2, d=3, dtype=np.float32)).dtype == np.float64
+
+
+@pytest.mark.parametrize("make", [lambda: nn.BatchNorm(3, dtype=np.float64),
+                                  lambda: nn.LayerNorm(3, dtype=np.float64)])
+def test_non_finite_inputs_pass_through_as_in_torch(torch, rng, make):
+    """No check and no error: a NaN spreads over its column (BatchNorm: the batch
+    statistics) or its row (LayerNorm), as in torch; the running statistics take it too."""
+    layer = make()
+    x = batch(rng, n=4, d=3)
+    x[1, 2] = np.nan
+    with np.errstate(all="ignore"):
+        y = layer(x)
+        layer.backward(np.ones_like(y))
+    ref = (torch.nn.BatchNorm1d(3) if isinstance(layer, nn.BatchNorm) else torch.nn.LayerNorm(3))
+    y_ref = ref(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(y, y_ref, rtol=1e-7, atol=1e-12)
+    if isinstance(layer, nn.BatchNorm):
+        assert np.isnan(y[:, 2]).all() and np.isfinite(y[:, :2]).all()
+        np.testing.assert_allclose(layer.running_mean, ref.running_mean.numpy(), rtol=1e-7)
+    else:
+        assert np.isnan(y[1]).all() and np.isfinite(np.delete(y, 1, axis=0)).all()

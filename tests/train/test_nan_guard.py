@@ -135,9 +135,46 @@ def test_with_clipping_the_same_run_does_not_diverge(small_digits):
     assert history.diverged is None and trainer.epoch == 2
 
 
-def test_without_the_guard_the_layer_error_propagates(small_digits):
+def test_without_the_guard_training_runs_on_with_nan_losses(small_digits):
+    """nan_guard=False: as in a PyTorch loop, nothing raises; the losses become NaN."""
     X, y, _, _ = small_digits
     trainer = make_trainer(explode_at_epoch(1), nan_guard=False)
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        with np.errstate(all="ignore"):
-            trainer.fit(X, y, epochs=3)
+    with np.errstate(all="ignore"):
+        history = trainer.fit(X, y, epochs=3)
+    assert history.diverged is None and trainer.epoch == 3
+    assert all(math.isnan(loss) for loss in history["loss"][1:])
+
+
+def test_a_plain_loop_that_diverges_yields_nan_losses(small_digits):
+    """A hand-written loop with a learning rate far too large: no layer raises, the loss
+    becomes nan (then stays nan), as it would in PyTorch."""
+    X, y, _, _ = small_digits
+    model = build_mlp(MLPConfig(64, (32, 32), 10), rng=0)
+    loss_fn = nn.CrossEntropyLoss()
+    opt = optim.SGD(model.parameters(), lr=1e6)
+    losses = []
+    with np.errstate(all="ignore"):
+        for step in range(20):
+            batch = slice(16 * step % 300, 16 * step % 300 + 16)
+            losses.append(loss_fn(model(X[batch]), y[batch]))
+            opt.zero_grad()
+            model.backward(loss_fn.backward())
+            opt.step()
+    assert math.isfinite(losses[0])
+    first_nan = next(i for i, loss in enumerate(losses) if math.isnan(loss))
+    assert all(math.isnan(loss) for loss in losses[first_nan:])
+
+
+def test_inside_detect_anomaly_the_guard_names_the_layer(small_digits):
+    import trainlab as tl
+
+    X, y, _, _ = small_digits
+    trainer = make_trainer()
+    trainer.model[2].weight.data[0, 0] = np.inf  # the output layer
+    with tl.detect_anomaly(), pytest.warns(
+        DivergenceWarning,
+        match=r"epoch 1, step 1 of 10 \(global step 1\): the forward pass produced NaN or "
+        r"infinite values \(detect_anomaly: .* output of layer 2 \(Linear\) of Sequential",
+    ):
+        history = trainer.fit(X, y, epochs=2)
+    assert history.diverged["step"] == 1 and trainer.global_step == 0

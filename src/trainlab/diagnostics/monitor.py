@@ -2,8 +2,9 @@
 
 Every ``every`` optimizer steps the monitor taps the model's layers for one step
 (:func:`trainlab.diagnostics.probe.tap`) and records, per layer, the mean and std of its
-output, the saturated (sigmoid/tanh) or dead (ReLU) fraction, and the norm and std of the
-gradient reaching it; per parameter, the gradient norm and the update-to-weight ratio
+output, the saturated (sigmoid/tanh) or dead (ReLU) fraction — as the layer's own
+``saturation(y)`` measures it, see :mod:`trainlab.nn.activations` — and the norm and std
+of the gradient reaching it; per parameter, the gradient norm and the update-to-weight ratio
 ‖Δθ‖/‖θ‖ of the step; BatchNorm's batch statistics against its running statistics; the
 mean step size |Δθ| and, for Adam-family optimizers, the median per-coordinate learning
 rate γ/(√v̂ + ε). On every step it keeps the global gradient norm before and after
@@ -21,25 +22,56 @@ import functools
 import math
 import time
 import warnings
-from collections.abc import Callable
 from collections import deque
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 
 from trainlab._checks import check_input, check_int
-from trainlab.diagnostics.health import HealthWarning, Thresholds, check_global_norm, check_record
+from trainlab.diagnostics.health import (
+    HealthWarning,
+    Thresholds,
+    check_global_norm,
+    check_record,
+)
 from trainlab.diagnostics.probe import layer_chain, tap
-from trainlab.diagnostics.records import BatchNormStats, LayerStats, ParamStats, StepRecord
+from trainlab.diagnostics.records import (
+    BatchNormStats,
+    LayerStats,
+    ParamStats,
+    StepRecord,
+)
 from trainlab.diagnostics.theory import LayerSignal, predict_signal
+from trainlab.nn.activations import Identity, Softmax
+from trainlab.nn.dropout import DropConnect
+from trainlab.nn.linear import Linear
 from trainlab.nn.module import Module
+from trainlab.nn.normalization import BatchNorm
 from trainlab.train.callbacks import Callback
 
-ACTIVATIONS = ("Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "Softmax")
-# A derivative below 1% of its maximum: σ' = s(1−s) < 0.0025 (max 1/4), tanh' = 1 − t² < 0.01.
-_SIGMOID_SATURATED = 0.01 * 0.25
-_TANH_SATURATED = 0.01
+
+def _keeps_histogram(layer: Module) -> bool:
+    """Whether the monitor keeps histograms of the layer's outputs: a nonlinear elementwise
+    activation (it has a ``derivative`` method; an Identity's outputs are the previous
+    layer's) or a Softmax."""
+    if isinstance(layer, Identity):
+        return False
+    return callable(getattr(layer, "derivative", None)) or isinstance(layer, Softmax)
+
+
+def _record_saturation(layer: Module, y: np.ndarray, stats: LayerStats) -> None:
+    """Put the layer's ``saturation(y)`` into ``stats.dead`` or ``stats.saturated``, as its
+    ``saturation_kind`` says; nothing for a layer without that method."""
+    measure = getattr(layer, "saturation", None)
+    if not callable(measure):
+        return
+    fraction = float(measure(y))
+    if getattr(layer, "saturation_kind", "saturated") == "dead":
+        stats.dead = fraction
+    else:
+        stats.saturated = fraction
 
 
 def _timed(method: Callable[..., None]) -> Callable[..., None]:
@@ -47,7 +79,7 @@ def _timed(method: Callable[..., None]) -> Callable[..., None]:
     on sampled steps, overflow in the statistics of a diverging network is not warned about."""
 
     @functools.wraps(method)
-    def timed(self: "Monitor", *args: Any) -> None:
+    def timed(self: Monitor, *args: Any) -> None:
         start = time.perf_counter()
         try:
             if self._record is None:  # an unsampled step: nothing that could overflow
@@ -154,7 +186,7 @@ class Monitor(Callback):
     @_timed
     def on_train_begin(self, trainer: Any) -> None:
         self._params = list(trainer.model.named_parameters())
-        self._param_kinds = _parameter_layer_kinds(trainer.model)
+        self._param_layers = _parameter_layers(trainer.model)
 
     @_timed
     def on_batch_begin(self, trainer: Any, batch: int) -> None:
@@ -176,8 +208,9 @@ class Monitor(Callback):
         self._stack.close()
         for name, p in self._params:
             norm = _norm(p.grad)
-            record.params.append(ParamStats(name, self._param_kinds.get(name, ""), norm,
-                                            norm / math.sqrt(max(p.grad.size, 1))))
+            kind, matrix = self._param_layers.get(name, ("", False))
+            record.params.append(ParamStats(name, kind, norm, norm / math.sqrt(max(p.grad.size, 1)),
+                                            weight_matrix=matrix))
         if self.theory is None and self._input_stats is not None and record.layers:
             # The theory starts from this batch's input statistics and output gradient.
             out_grad = record.layers[-1].grad_rms ** 2
@@ -238,8 +271,8 @@ class Monitor(Callback):
         modes = [(m, m.training) for m in model.modules()]
 
         def on_forward(i: int, layer: Module, x: np.ndarray, y: np.ndarray) -> None:
-            if record.layers[i].kind == "ReLU":
-                record.layers[i].dead = 1.0 - np.count_nonzero(y.max(axis=0) > 0) / y.shape[1]
+            if getattr(layer, "saturation_kind", None) == "dead":
+                _record_saturation(layer, y, record.layers[i])
 
         try:
             model.eval()
@@ -270,22 +303,17 @@ class Monitor(Callback):
         if record is None:
             return
         stats = record.layers[i]
-        kind = stats.kind
         if i == 0 and self._input_stats is None:
             x64 = x.astype(np.float64, copy=False)
             self._input_stats = {"input_mean": float(x64.mean()), "input_var": float(x64.var()),
                                  "input_within_var": float(x64.var(axis=0).mean())}
         stats.out_mean, stats.out_std = _mean_std(y)
         stats.finite = math.isfinite(stats.out_mean) and math.isfinite(stats.out_std)
-        if kind == "Sigmoid":
-            stats.saturated = float(np.mean(y * (1 - y) < _SIGMOID_SATURATED))
-        elif kind == "Tanh":
-            stats.saturated = float(np.mean(1 - y * y < _TANH_SATURATED))
-        elif kind == "ReLU":
-            stats.dead = 1.0 - np.count_nonzero(y.max(axis=0) > 0) / y.shape[1]
-        if kind == "BatchNorm" and layer.training and layer.track_running_stats:
+        _record_saturation(layer, y, stats)
+        if isinstance(layer, BatchNorm) and layer.training and layer.track_running_stats:
             record.batchnorm.append(_batchnorm_stats(stats.name, layer, x))
-        self._keep_sample(stats, y)
+        if _keeps_histogram(layer):
+            self._keep_sample(stats, y)
 
     @_timed
     def _on_backward(self, i: int, layer: Module, dy: np.ndarray) -> None:
@@ -299,7 +327,7 @@ class Monitor(Callback):
         stats.finite = stats.finite and math.isfinite(stats.grad_norm)
 
     def _keep_sample(self, stats: LayerStats, y: np.ndarray) -> None:
-        if self.histogram_values == 0 or stats.kind not in ACTIVATIONS:
+        if self.histogram_values == 0:
             return
         flat = y.reshape(-1)
         stride = max(1, flat.size // self.histogram_values)
@@ -324,13 +352,16 @@ def trainer_dtype(model: Module) -> np.dtype:
     return params[0].data.dtype if params else np.dtype(np.float32)
 
 
-def _parameter_layer_kinds(model: Module) -> dict[str, str]:
-    """Dotted parameter name -> the class name of the layer that owns it."""
-    kinds = {}
+def _parameter_layers(model: Module) -> dict[str, tuple[str, bool]]:
+    """Dotted parameter name -> (the class name of the layer that owns it, whether it is
+    the weight matrix of a Linear or DropConnect layer, subclasses included)."""
+    layers = {}
     for prefix, module in model.named_modules():
+        matrix = isinstance(module, (Linear, DropConnect))
         for name in module._parameters:
-            kinds[f"{prefix}.{name}" if prefix else name] = type(module).__name__
-    return kinds
+            key = f"{prefix}.{name}" if prefix else name
+            layers[key] = (type(module).__name__, matrix and name == "weight")
+    return layers
 
 
 def _batchnorm_stats(name: str, layer: Module, x: np.ndarray) -> BatchNormStats:

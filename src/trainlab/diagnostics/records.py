@@ -11,10 +11,11 @@ class LayerStats:
     """One layer on one sampled step.
 
     out_mean, out_std: over the batch and the units of the layer's output.
-    saturated: sigmoid/tanh only, the fraction of outputs whose derivative is below 1%
-        of its maximum (σ' < 0.0025, tanh' < 0.01); NaN for other layers.
-    dead: ReLU only, the fraction of units that are zero for every example of the
-        batch; NaN for other layers.
+    saturated: sigmoid/tanh (layers whose ``saturation_kind`` is "saturated"), the
+        fraction of outputs whose derivative is below 1% of its maximum (σ' < 0.0025,
+        tanh' < 0.01); NaN for other layers.
+    dead: ReLU (layers whose ``saturation_kind`` is "dead"), the fraction of units that
+        are zero for every example of the batch; NaN for other layers.
     grad_norm, grad_std, grad_rms: of the gradient of the loss reaching the layer's
         output, ∂L/∂y over the batch (N, units).
     """
@@ -45,10 +46,16 @@ class ParamStats:
     grad_norm: float
     grad_rms: float
     update_ratio: float = math.nan
+    weight_matrix: bool | None = None  # set by the monitor from the layer (None: not recorded)
 
     @property
     def is_weight(self) -> bool:
-        """True for the weight matrix of a Linear or DropConnect layer."""
+        """True for the weight matrix of a Linear or DropConnect layer (subclasses included).
+
+        Records stored before ``weight_matrix`` was kept hold only the class name, and are
+        judged by it."""
+        if self.weight_matrix is not None:
+            return self.weight_matrix
         return self.layer_kind in ("Linear", "DropConnect") and self.name.split(".")[-1] == "weight"
 
 

@@ -17,7 +17,10 @@ Backward, for the gradient g reaching each layer's output::
 
 Batch and layer normalisation output variance γ² and scale the gradient by γ²/Var(x);
 inverted dropout scales both by 1/(1 − p) in training. These Gaussian expectations
-are computed by quadrature (Gauss–Legendre, split at 0 where φ has a kink).
+are computed by quadrature (Gauss–Legendre, split at 0 where φ has a kink), with φ and φ′
+from the activation layer itself: its ``function(z)`` and ``derivative(z)`` methods run
+the kernels of its forward and backward, so a subclass or a plugin that has them is
+covered. A layer the theory does not know gives NaN from there on.
 
 The input statistics that matter for a linear layer are the mean over units of the
 second moment; for the next normalisation layer the variance *within* each unit
@@ -36,15 +39,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import erf
 
 from trainlab._checks import check_input, check_number
 from trainlab._rng import RngLike, as_generator
 from trainlab.diagnostics.probe import Snapshot, layer_chain, tap
+from trainlab.nn.dropout import DropConnect, Dropout
+from trainlab.nn.linear import Linear
 from trainlab.nn.module import Module
-
-SELU_ALPHA = 1.6732632423543772
-SELU_SCALE = 1.0507009873554805
+from trainlab.nn.normalization import BatchNorm, LayerNorm
 
 Pair = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
 
@@ -67,42 +69,16 @@ class LayerSignal:
         return f"{self.name} {self.kind}"
 
 
-# -- activations as numpy functions: φ and φ' -----------------------------------------
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+# -- activations: φ and φ′ from the layer's own kernels ----------------------------------
 
 
 def _activation(layer: Module) -> Pair | None:
-    """(φ, φ') of an elementwise activation layer, or None for other layers."""
-    kind = type(layer).__name__
-    if kind == "Identity":
-        return (lambda z: z), (lambda z: np.ones_like(z))
-    if kind == "Sigmoid":
-        return _sigmoid, (lambda z: _sigmoid(z) * (1.0 - _sigmoid(z)))
-    if kind == "Tanh":
-        return np.tanh, (lambda z: 1.0 - np.tanh(z) ** 2)
-    if kind == "ReLU":
-        return (lambda z: np.maximum(z, 0.0)), (lambda z: (z > 0).astype(float))
-    if kind == "LeakyReLU":
-        a = float(layer.negative_slope)
-        return (lambda z: np.where(z > 0, z, a * z)), (lambda z: np.where(z > 0, 1.0, a))
-    if kind in ("ELU", "SELU"):
-        alpha = float(getattr(layer, "alpha", SELU_ALPHA)) if kind == "ELU" else SELU_ALPHA
-        lam = 1.0 if kind == "ELU" else SELU_SCALE
-
-        def elu(z: np.ndarray) -> np.ndarray:
-            return lam * np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
-
-        def d_elu(z: np.ndarray) -> np.ndarray:
-            return lam * np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))
-
-        return elu, d_elu
-    if kind == "GELU":
-        cdf = lambda z: 0.5 * (1.0 + erf(z / math.sqrt(2.0)))  # noqa: E731
-        pdf = lambda z: np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)  # noqa: E731
-        return (lambda z: z * cdf(z)), (lambda z: cdf(z) + z * pdf(z))
+    """(φ, φ′) of an elementwise activation layer — its ``function`` and ``derivative``
+    methods, the kernels its forward and backward run — or None for other layers."""
+    function = getattr(layer, "function", None)
+    derivative = getattr(layer, "derivative", None)
+    if callable(function) and callable(derivative):
+        return function, derivative
     return None
 
 
@@ -168,16 +144,15 @@ def _mean_square(a: np.ndarray | None) -> float:
 
 def _step(layer: Module, m: _Moments) -> tuple[_Moments, float]:
     """Moments after ``layer`` and its backward factor E[g_in²]/E[g_out²] (NaN if unknown)."""
-    kind = type(layer).__name__
     phi = _activation(layer)
     if phi is not None:
         return _through_activation(phi, m)
-    if kind in ("Linear", "DropConnect"):
+    if isinstance(layer, (Linear, DropConnect)):
         w = layer.weight.data
         b = None if layer.bias is None else layer.bias.data
         k, n_out = w.shape
         w2 = _mean_square(w)
-        if kind == "DropConnect" and layer.training and layer.p > 0:
+        if isinstance(layer, DropConnect) and layer.training and layer.p > 0:
             w2 /= 1.0 - layer.p  # inverted scaling: E[(w·mask/(1−p))²] = E[w²]/(1−p)
         w_mean = float(np.mean(w, dtype=np.float64))
         b_mean = 0.0 if b is None else float(np.mean(b, dtype=np.float64))
@@ -185,27 +160,28 @@ def _step(layer: Module, m: _Moments) -> tuple[_Moments, float]:
         second = k * w2 * m.second + _mean_square(b)
         within = k * w2 * m.within
         return _Moments(mean, max(second - mean**2, within), within), n_out * w2
-    if kind == "Dropout":
+    if isinstance(layer, Dropout):
         if not layer.training or layer.p == 0:
             return m, 1.0
         keep = 1.0 - layer.p
         within = m.within / keep + (m.second - m.within) * layer.p / keep
         return _Moments(m.mean, m.second / keep - m.mean**2, within), 1.0 / keep
-    if kind in ("BatchNorm", "LayerNorm"):
+    if isinstance(layer, (BatchNorm, LayerNorm)):
         gamma = layer.weight.data if layer.weight is not None else None
         beta = layer.bias.data if layer.bias is not None else None
         g2 = 1.0 if gamma is None else _mean_square(gamma)
         b_mean = 0.0 if beta is None else float(np.mean(beta, dtype=np.float64))
         b_var = 0.0 if beta is None else float(np.var(beta, dtype=np.float64))
         eps = layer.eps
-        if kind == "BatchNorm" and not layer.training and layer.track_running_stats:
+        batch_norm = isinstance(layer, BatchNorm)
+        if batch_norm and not layer.training and layer.track_running_stats:
             scale2 = float(np.mean(g2 / (layer.running_var.astype(np.float64) + eps)))
             shift = m.mean - float(np.mean(layer.running_mean, dtype=np.float64))
             within = scale2 * m.within
             var = scale2 * m.var + b_var
             mean = math.sqrt(scale2) * shift + b_mean
             return _Moments(mean, var, within), scale2
-        if kind == "BatchNorm":  # batch statistics: each unit gets mean β, variance γ²
+        if batch_norm:  # batch statistics: each unit gets mean β, variance γ²
             shrink = m.within / (m.within + eps)
             return _Moments(b_mean, g2 * shrink + b_var, g2 * shrink), g2 / (m.within + eps)
         # LayerNorm: each row gets mean 0, variance 1, then γ, β per feature.

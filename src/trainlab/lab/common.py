@@ -36,7 +36,7 @@ class Split:
     def n_features(self) -> int:
         return self.X_train.shape[1]
 
-    def subset(self, n_train: int) -> "Split":
+    def subset(self, n_train: int) -> Split:
         """The same split with only the first ``n_train`` training examples."""
         return Split(self.name, self.X_train[:n_train], self.y_train[:n_train], self.X_val,
                      self.y_val, self.X_test, self.y_test, self.n_classes)
@@ -114,9 +114,12 @@ def test_accuracy(trainer: Trainer, split: Split) -> float:
 
 
 def per_layer_signal(model: Module, x: np.ndarray, dy: np.ndarray | None = None,
-                     kinds: Sequence[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+                     kinds: Sequence[type | str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """One forward (and backward when ``dy`` is given) with taps: per layer of the chosen
     kinds (all when None) the output variance and the gradient's mean square E[g²].
+
+    kinds: layer classes, or class names (``"ReLU"``); a layer counts when it is an
+    instance of one, so a subclass counts as its base class.
 
     Returns (labels, output variances, gradient mean squares); float64 throughout.
     """
@@ -134,7 +137,15 @@ def per_layer_signal(model: Module, x: np.ndarray, dy: np.ndarray | None = None,
         y = model.forward(x)
         if dy is not None:
             model.backward(dy.astype(y.dtype) if dy.shape == y.shape else dy)
-    keep = [i for i, (_, layer) in enumerate(chain) if kinds is None or type(layer).__name__ in kinds]
+
+    def chosen(layer: Module) -> bool:
+        classes = type(layer).__mro__
+        return kinds is None or any(
+            kind in classes if isinstance(kind, type) else any(c.__name__ == kind for c in classes)
+            for kind in kinds
+        )
+
+    keep = [i for i, (_, layer) in enumerate(chain) if chosen(layer)]
     labels = [f"{chain[i][0]} {type(chain[i][1]).__name__}" for i in keep]
     return labels, out_var[keep], grad_ms[keep]
 

@@ -7,6 +7,18 @@ is the least that the derivative needs (the input, the output or a ``bool`` mask
 backward never recomputes forward work. Every kernel keeps the input's dtype.
 
 All act elementwise on (N, D) arrays except Softmax, which acts on each row.
+
+What the diagnostics (``trainlab.diagnostics``) ask of an activation layer; every
+elementwise activation here answers the first two, Sigmoid, Tanh and ReLU the third.
+An activation that answers none of them (a plugin with only ``forward`` and
+``backward``) is still monitored for everything that does not need them.
+
+- ``function(z)``: φ(z) of any float array, by the forward kernel, caching nothing;
+- ``derivative(z)``: φ′(z), by the backward kernel with dy = 1 — the formula backward runs;
+- ``saturation(y) -> float``: from a batch of outputs y (N, D), the fraction of outputs
+  that pass almost no gradient; ``saturation_kind`` says which fraction it is:
+  ``"saturated"`` (Sigmoid, Tanh: the derivative below ``SATURATION`` = 1% of its maximum)
+  or ``"dead"`` (ReLU: units that are zero for every example of the batch).
 """
 
 from __future__ import annotations
@@ -16,12 +28,15 @@ import math
 import numpy as np
 from scipy.special import erf
 
-from trainlab._checks import check_grad_output, check_input, check_number
-from trainlab.registry import Registry
+from trainlab._checks import check_grad_output, check_layer_input, check_number
 from trainlab.nn.module import Module
+from trainlab.registry import Registry
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
+SATURATION = 0.01
+"""A sigmoid or tanh output whose derivative is below this fraction of the derivative's
+maximum counts as saturated (σ′ < 0.0025, tanh′ < 0.01)."""
 
 # -- kernels ---------------------------------------------------------------------------
 
@@ -179,7 +194,7 @@ class Sigmoid(Module):
         self._s: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._s = sigmoid_forward(check_input(x, "Sigmoid"))
+        self._s = sigmoid_forward(check_layer_input(x, "Sigmoid"))
         return self._s
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -187,6 +202,22 @@ class Sigmoid(Module):
             raise self._backward_before_forward()
         dy = _check_dy(dy, "Sigmoid", self._s.shape, self._s.dtype)
         return sigmoid_backward(dy, self._s)
+
+    saturation_kind = "saturated"
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """σ(z) for any float array z, caching nothing."""
+        return sigmoid_forward(z)
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """σ′(z) = σ(z)(1 − σ(z)), by the backward kernel with dy = 1."""
+        s = sigmoid_forward(z)
+        return sigmoid_backward(np.ones_like(s), s)
+
+    def saturation(self, y: np.ndarray) -> float:
+        """The fraction of the outputs y = σ(z) (N, D) where σ′ = σ(1 − σ) is below 1% of
+        its maximum 1/4."""
+        return float(np.mean(sigmoid_backward(np.ones_like(y), y) < SATURATION * 0.25))
 
 
 class Tanh(Module):
@@ -197,7 +228,7 @@ class Tanh(Module):
         self._t: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._t = tanh_forward(check_input(x, "Tanh"))
+        self._t = tanh_forward(check_layer_input(x, "Tanh"))
         return self._t
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -206,6 +237,22 @@ class Tanh(Module):
         dy = _check_dy(dy, "Tanh", self._t.shape, self._t.dtype)
         return tanh_backward(dy, self._t)
 
+    saturation_kind = "saturated"
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """tanh(z) for any float array z, caching nothing."""
+        return tanh_forward(z)
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """tanh′(z) = 1 − tanh²(z), by the backward kernel with dy = 1."""
+        t = tanh_forward(z)
+        return tanh_backward(np.ones_like(t), t)
+
+    def saturation(self, y: np.ndarray) -> float:
+        """The fraction of the outputs y = tanh(z) (N, D) where tanh′ = 1 − y² is below 1% of
+        its maximum 1."""
+        return float(np.mean(tanh_backward(np.ones_like(y), y) < SATURATION))
+
 
 class ReLU(Module):
     """max(0, z); derivative 1 for z > 0 and 0 for z < 0.
@@ -213,7 +260,7 @@ class ReLU(Module):
     At exactly z = 0 the derivative is taken as 0, as in PyTorch; the notes take 1
     (z ≥ 0). The two agree everywhere else. Caches the bool mask z > 0.
     With Numba installed, forward and backward run as one compiled pass each
-    (``nn.kernels``), bit for bit the numbers of ``relu_forward``/``relu_backward``.
+    (``trainlab.backend``), bit for bit the numbers of ``relu_forward``/``relu_backward``.
     """
 
     def __init__(self) -> None:
@@ -222,7 +269,7 @@ class ReLU(Module):
         self._dtype: np.dtype | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        z = check_input(x, "ReLU")
+        z = check_layer_input(x, "ReLU")
         self._dtype = z.dtype
         fast = self.backend.relu_forward(z)  # the same numbers in one pass (trainlab.backend)
         y, self._mask = fast if fast is not None else relu_forward(z)
@@ -234,6 +281,21 @@ class ReLU(Module):
         dy = _check_dy(dy, "ReLU", self._mask.shape, self._dtype)
         dz = self.backend.masked_scale(dy, self._mask, 1.0)
         return dz if dz is not None else relu_backward(dy, self._mask)
+
+    saturation_kind = "dead"
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """max(0, z) for any float array z, caching nothing."""
+        return relu_forward(z)[0]
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """[z > 0] (0 at exactly 0), by the backward kernel with dy = 1."""
+        return relu_backward(np.ones_like(z), relu_forward(z)[1])
+
+    def saturation(self, y: np.ndarray) -> float:
+        """The dead fraction: units (columns of the outputs y (N, D)) that are zero for every
+        example of the batch, so that no gradient reaches their weights."""
+        return 1.0 - np.count_nonzero(y.max(axis=0) > 0) / y.shape[1]
 
 
 class LeakyReLU(Module):
@@ -247,7 +309,7 @@ class LeakyReLU(Module):
         self._dtype: np.dtype | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        z = check_input(x, "LeakyReLU")
+        z = check_layer_input(x, "LeakyReLU")
         self._dtype = z.dtype
         y, self._mask = leaky_relu_forward(z, self.negative_slope)
         return y
@@ -257,6 +319,15 @@ class LeakyReLU(Module):
             raise self._backward_before_forward()
         dy = _check_dy(dy, "LeakyReLU", self._mask.shape, self._dtype)
         return leaky_relu_backward(dy, self._mask, self.negative_slope)
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """z for z > 0, negative_slope·z otherwise, for any float array z, caching nothing."""
+        return leaky_relu_forward(z, self.negative_slope)[0]
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """1 for z > 0, negative_slope otherwise, by the backward kernel with dy = 1."""
+        mask = leaky_relu_forward(z, self.negative_slope)[1]
+        return leaky_relu_backward(np.ones_like(z), mask, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -273,7 +344,7 @@ class ELU(Module):
         self._mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._z = check_input(x, "ELU")
+        self._z = check_layer_input(x, "ELU")
         y, self._mask = elu_forward(self._z, self.alpha)
         return y
 
@@ -282,6 +353,15 @@ class ELU(Module):
             raise self._backward_before_forward()
         dy = _check_dy(dy, "ELU", self._z.shape, self._z.dtype)
         return elu_backward(dy, self._z, self._mask, self.alpha)
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """ELU_α(z) for any float array z, caching nothing."""
+        return elu_forward(z, self.alpha)[0]
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """1 for z > 0, α·eᶻ otherwise, by the backward kernel with dy = 1."""
+        mask = elu_forward(z, self.alpha)[1]
+        return elu_backward(np.ones_like(z), z, mask, self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -301,7 +381,7 @@ class SELU(Module):
         self._mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._z = check_input(x, "SELU")
+        self._z = check_layer_input(x, "SELU")
         y, self._mask = elu_forward(self._z, SELU_ALPHA, SELU_SCALE)
         return y
 
@@ -310,6 +390,15 @@ class SELU(Module):
             raise self._backward_before_forward()
         dy = _check_dy(dy, "SELU", self._z.shape, self._z.dtype)
         return elu_backward(dy, self._z, self._mask, SELU_ALPHA, SELU_SCALE)
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """λ·ELU_α(z) for any float array z, caching nothing."""
+        return elu_forward(z, SELU_ALPHA, SELU_SCALE)[0]
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """λ for z > 0, λα·eᶻ otherwise, by the backward kernel with dy = 1."""
+        mask = elu_forward(z, SELU_ALPHA, SELU_SCALE)[1]
+        return elu_backward(np.ones_like(z), z, mask, SELU_ALPHA, SELU_SCALE)
 
 
 class GELU(Module):
@@ -323,7 +412,7 @@ class GELU(Module):
         self._cdf: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._z = check_input(x, "GELU")
+        self._z = check_layer_input(x, "GELU")
         y, self._cdf = gelu_forward(self._z)
         return y
 
@@ -332,6 +421,14 @@ class GELU(Module):
             raise self._backward_before_forward()
         dy = _check_dy(dy, "GELU", self._z.shape, self._z.dtype)
         return gelu_backward(dy, self._z, self._cdf)
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """z·Φ(z) for any float array z, caching nothing."""
+        return gelu_forward(z)[0]
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """Φ(z) + z·φ(z), by the backward kernel with dy = 1."""
+        return gelu_backward(np.ones_like(z), z, gelu_forward(z)[1])
 
 
 class Softmax(Module):
@@ -354,7 +451,7 @@ class Softmax(Module):
         self._s: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._s = softmax_forward(check_input(x, "Softmax"))
+        self._s = softmax_forward(check_layer_input(x, "Softmax"))
         return self._s
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -376,7 +473,7 @@ class Identity(Module):
         self._dtype: np.dtype | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        z = check_input(x, "Identity")
+        z = check_layer_input(x, "Identity")
         self._shape, self._dtype = z.shape, z.dtype
         return z
 
@@ -384,6 +481,14 @@ class Identity(Module):
         if self._shape is None:
             raise self._backward_before_forward()
         return _check_dy(dy, "Identity", self._shape, self._dtype)
+
+    def function(self, z: np.ndarray) -> np.ndarray:
+        """z itself."""
+        return z
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """1 everywhere (backward passes dy through)."""
+        return np.ones_like(z)
 
 
 ACTIVATIONS: Registry[type[Module]] = Registry("activation", "trainlab.activations")

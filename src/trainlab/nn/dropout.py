@@ -21,8 +21,8 @@ from trainlab._checks import (
     check_bool,
     check_dtype,
     check_grad_output,
-    check_input,
     check_int,
+    check_layer_input,
     check_probability,
 )
 from trainlab._rng import RngLike, as_generator
@@ -59,26 +59,63 @@ def dropconnect_weight(
 
 
 def dropconnect_forward(
-    x: np.ndarray, W: np.ndarray, b: np.ndarray | None, mask: np.ndarray, p: float
-) -> np.ndarray:
-    """DropConnect ``y = x @ (W ⊙ mask / (1-p)) + b`` (Wan et al. 2013, inverted scaling).
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray | None,
+    mask: np.ndarray | None,
+    p: float,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """DropConnect ``y = x @ W̃ + b`` with ``W̃ = W ⊙ mask / (1-p)`` (Wan et al. 2013,
+    inverted scaling).
 
-    x: (N, D_in), W and mask: (D_in, D_out), b: (D_out,) or None  ->  y: (N, D_out).
+    x: (N, D_in), W and mask: (D_in, D_out), b: (D_out,) or None  ->
+    y: (N, D_out) and W̃ (D_in, D_out), which the backward needs (written into ``out``
+    when given). mask None (evaluation, or p = 0): nothing is dropped, W̃ is W itself.
     """
-    return linear_forward(x, dropconnect_weight(W, mask, p), b)
+    W_eff = W if mask is None else dropconnect_weight(W, mask, p, out=out)
+    return linear_forward(x, W_eff, b), W_eff
 
 
 def dropconnect_backward(
-    dy: np.ndarray, x: np.ndarray, W: np.ndarray, mask: np.ndarray, p: float, bias: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Gradients of DropConnect, with ``W̃ = W ⊙ mask / (1-p)``:
+    dy: np.ndarray,
+    x: np.ndarray,
+    W_eff: np.ndarray,
+    mask: np.ndarray | None,
+    p: float,
+    bias: bool = True,
+    *,
+    dW: np.ndarray | None = None,
+    db: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients of DropConnect, from the W̃ = W ⊙ mask / (1-p) of the forward pass:
 
     dx = dy @ W̃ᵀ,  dW = (xᵀ @ dy) ⊙ mask / (1-p),  db = Σₙ dy (the bias is never dropped).
+
+    dy: (N, D_out), x: (N, D_in), W_eff and mask: (D_in, D_out); mask None: nothing was
+    dropped (W̃ = W, dW = xᵀ @ dy).
+    dW, db: arrays to *add* the gradients into, in place (a layer's ``weight.grad`` and
+        ``bias.grad``); they are returned. None: fresh arrays are returned.
+    scratch: a (D_in, D_out) array for xᵀ @ dy when accumulating into ``dW`` (None: one
+        is allocated).
+    input_grad: False skips the dx product (dx is None).
     """
-    W_eff = dropconnect_weight(W, mask, p)
-    dx = dy @ W_eff.T
-    dW = dropconnect_weight(x.T @ dy, mask, p)
-    db = dy.sum(axis=0) if bias else None
+    product = np.matmul(x.T, dy, out=scratch if dW is not None else None)
+    if mask is not None:
+        dropconnect_weight(product, mask, p, out=product)
+    if dW is None:
+        dW = product
+    else:
+        dW += product
+    if not bias:
+        db = None
+    elif db is None:
+        db = np.add.reduce(dy, axis=0)
+    else:
+        db += np.add.reduce(dy, axis=0)
+    dx = dy @ W_eff.T if input_grad else None
     return dx, dW, db
 
 
@@ -92,7 +129,7 @@ class Dropout(Module):
     Shapes: (N, D) -> (N, D), the input's dtype. p: drop probability in [0, 1).
     rng: a ``np.random.Generator`` or an int seed, kept as the attribute ``rng``.
     With Numba installed, the mask, the scaling and the backward run as compiled passes
-    (``nn.kernels``) on the same draws, bit for bit the NumPy kernels' numbers.
+    (``trainlab.backend``) on the same draws, bit for bit the NumPy kernels' numbers.
     """
 
     def __init__(self, p: float = 0.5, rng: RngLike = None) -> None:
@@ -105,7 +142,7 @@ class Dropout(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Draws a fresh bool mask (N, D) in training; returns x itself in evaluation."""
-        x = check_input(x, type(self).__name__)
+        x = check_layer_input(x, type(self).__name__)
         self._shape, self._dtype = x.shape, x.dtype
         if not self.training or self.p == 0.0:
             self.mask = None
@@ -170,22 +207,25 @@ class DropConnect(Module):
         self.bias = Parameter(b) if b is not None else None
         self.mask: np.ndarray | None = None
         self._x: np.ndarray | None = None
-        self._W_eff: np.ndarray | None = None  # W ⊙ mask/(1-p) of the last training forward
+        self._W_eff: np.ndarray | None = None  # the buffer for W ⊙ mask/(1-p) in training
+        self._W_used: np.ndarray | None = None  # W̃ of the last forward (W itself in evaluation)
         self._dW_scratch: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, in) -> (N, out); caches x (and the mask and W̃ in training) for backward."""
-        x = check_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
+        x = check_layer_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
         self._x = x
         b = None if self.bias is None else self.bias.data
         if not self.training or self.p == 0.0:
             self.mask = None
-            return linear_forward(x, self.weight.data, b)
-        self.mask = keep_mask(self.weight.shape, self.p, self.rng)
-        if self._W_eff is None:
-            self._W_eff = np.empty_like(self.weight.data)
-        dropconnect_weight(self.weight.data, self.mask, self.p, out=self._W_eff)
-        return linear_forward(x, self._W_eff, b)
+        else:
+            self.mask = keep_mask(self.weight.shape, self.p, self.rng)
+            if self._W_eff is None:
+                self._W_eff = np.empty_like(self.weight.data)
+        y, self._W_used = dropconnect_forward(
+            x, self.weight.data, b, self.mask, self.p, out=self._W_eff
+        )
+        return y
 
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """dy: (N, out) -> dx = dy @ W̃ᵀ; adds (xᵀdy) ⊙ mask/(1-p) to weight.grad, Σdy to bias.grad.
@@ -204,24 +244,18 @@ class DropConnect(Module):
         dy = dy.astype(self.dtype, copy=False)
         if self._dW_scratch is None:
             self._dW_scratch = np.empty_like(self.weight.data)
-        # dropconnect_backward's formulas, with dW and db accumulated in place.
-        dW = np.matmul(x.T, dy, out=self._dW_scratch)
-        if self.mask is None:
-            W_used = self.weight.data
-        else:
-            dropconnect_weight(dW, self.mask, self.p, out=dW)
-            W_used = self._W_eff
-        self.weight.grad += dW
-        if self.bias is not None:
-            self.bias.grad += dy.sum(axis=0)
-        if not input_grad:
-            return None
-        return dy @ W_used.T
+        dx, _, _ = dropconnect_backward(
+            dy, x, self._W_used, self.mask, self.p, self.bias is not None,
+            dW=self.weight.grad, db=None if self.bias is None else self.bias.grad,
+            scratch=self._dW_scratch, input_grad=bool(input_grad),
+        )
+        return dx
 
     def _on_astype(self) -> None:
         self._x = None
         self.mask = None
         self._W_eff = None
+        self._W_used = None
         self._dW_scratch = None
 
     def extra_repr(self) -> str:

@@ -16,8 +16,8 @@ from trainlab._checks import (
     check_bool,
     check_dtype,
     check_grad_output,
-    check_input,
     check_int,
+    check_layer_input,
 )
 from trainlab._rng import RngLike, as_generator
 from trainlab.nn.module import Module, Parameter
@@ -37,16 +37,39 @@ def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> np.nda
 
 
 def linear_backward(
-    dy: np.ndarray, x: np.ndarray, W: np.ndarray, bias: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    dy: np.ndarray,
+    x: np.ndarray,
+    W: np.ndarray,
+    bias: bool = True,
+    *,
+    dW: np.ndarray | None = None,
+    db: np.ndarray | None = None,
+    scratch: Callable[[], np.ndarray] | None = None,
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients of ``y = x @ W + b``.
 
     dy: (N, D_out), x: (N, D_in), W: (D_in, D_out)  ->
     dx = dy @ Wᵀ (N, D_in),  dW = xᵀ @ dy (D_in, D_out),  db = Σₙ dy (D_out,) or None.
+
+    dW, db: arrays to *add* the gradients into, in place (a layer's ``weight.grad`` and
+        ``bias.grad``); they are returned. None: fresh arrays are returned.
+    scratch: when accumulating into ``dW``, returns a (D_in, D_out) array for the product
+        (see :func:`accumulate_matmul`); None allocates one when it is needed.
+    input_grad: False when the input needs no gradient (it is the data): the dx product
+        is skipped and dx is None.
     """
-    dx = dy @ W.T
-    dW = x.T @ dy
-    db = dy.sum(axis=0) if bias else None
+    if dW is None:
+        dW = np.matmul(x.T, dy)
+    else:
+        accumulate_matmul(x.T, dy, dW, scratch or (lambda: np.empty_like(dW)))
+    if not bias:
+        db = None
+    elif db is None:
+        db = np.add.reduce(dy, axis=0)
+    else:
+        np.add(db, np.add.reduce(dy, axis=0), out=db)
+    dx = np.matmul(dy, W.T) if input_grad else None
     return dx, dW, db
 
 
@@ -111,7 +134,7 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, in_features) -> (N, out_features); caches x for backward (train and eval)."""
-        x = check_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
+        x = check_layer_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
         self._x = x
         return linear_forward(x, self.weight.data, None if self.bias is None else self.bias.data)
 
@@ -132,13 +155,12 @@ class Linear(Module):
         x = self._x
         dy = check_grad_output(dy, type(self).__name__, (x.shape[0], self.out_features))
         dy = dy.astype(self.dtype, copy=False)
-        # linear_backward's formulas, with dW and db accumulated in place.
-        accumulate_matmul(x.T, dy, self.weight.grad, self._scratch)
-        if self.bias is not None:
-            np.add(self.bias.grad, np.add.reduce(dy, axis=0), out=self.bias.grad)
-        if not input_grad:
-            return None
-        return np.matmul(dy, self.weight.data.T)
+        dx, _, _ = linear_backward(
+            dy, x, self.weight.data, self.bias is not None,
+            dW=self.weight.grad, db=None if self.bias is None else self.bias.grad,
+            scratch=self._scratch, input_grad=bool(input_grad),
+        )
+        return dx
 
     def _scratch(self) -> np.ndarray:
         if self._dW_scratch is None:

@@ -4,6 +4,10 @@ A loss is called ``loss_fn(pred, target) -> float`` (the mean over the batch, Py
 ``reduction="mean"``) and then ``loss_fn.backward() -> dpred``, the gradient of that
 mean with respect to ``pred`` (same shape and dtype as ``pred``).
 
+As in PyTorch, the values are not checked: NaN or infinity in ``pred`` or ``target``
+gives a ``nan`` (or infinite) loss. Inside ``trainlab.detect_anomaly()`` a loss whose
+value or gradient is not finite raises :class:`~trainlab.NonFiniteError` instead.
+
 The output nonlinearity is fused into the loss, as in PyTorch: ``BCEWithLogitsLoss``
 takes logits (sigmoid + binary cross-entropy) and ``CrossEntropyLoss`` takes logits
 (softmax + negative log-likelihood). The fused forms stay finite for logits of ±1000,
@@ -16,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from trainlab._checks import NonFiniteError, all_finite
+from trainlab._checks import all_finite
+from trainlab.nn import anomaly
 from trainlab.registry import Registry
 
 # -- kernels ---------------------------------------------------------------------------
@@ -108,20 +113,15 @@ def _check_pred(pred: Any, owner: str, ranks: tuple[int, ...], expected: str) ->
         raise ValueError(f"{owner}: expected pred of shape {expected}. Received shape {pred.shape}.")
     if pred.shape[0] == 0:
         raise ValueError(f"{owner}: expected a non-empty batch. Received shape {pred.shape}.")
-    if not all_finite(pred):
-        raise NonFiniteError(f"{owner}: pred contains NaN or infinite values.")
     return pred
 
 
 def _check_real_target(target: Any, owner: str, dtype: np.dtype) -> np.ndarray:
-    """A numeric (float, int or bool) target without NaN/inf, cast to ``dtype``."""
+    """A numeric (float, int or bool) target, cast to ``dtype``."""
     target = _as_array(target, owner, "target")
     if target.dtype.kind not in "fiub":
         raise TypeError(f"{owner}: expected a numeric target. Received dtype {target.dtype}.")
-    target = target.astype(dtype, copy=False)
-    if not all_finite(target):
-        raise ValueError(f"{owner}: target contains NaN or infinite values.")
-    return target
+    return target.astype(dtype, copy=False)
 
 
 # -- losses ----------------------------------------------------------------------------
@@ -143,6 +143,8 @@ class Loss:
     def forward(self, pred: Any, target: Any) -> float:
         self._ready = False  # a call that raises leaves nothing for backward
         value = self._forward(pred, target)
+        if anomaly.enabled():
+            anomaly.check_loss(value, type(self).__name__, pred, target)
         self.last_value = value
         self._ready = True
         return value
@@ -154,7 +156,10 @@ class Loss:
                 f"{type(self).__name__}.backward was called before the loss: "
                 "call loss_fn(pred, target) first, then loss_fn.backward()."
             )
-        return self._backward()
+        grad = self._backward()
+        if anomaly.enabled():
+            anomaly.check_loss_gradient(grad, type(self).__name__)
+        return grad
 
     def _forward(self, pred: Any, target: Any) -> float:
         raise NotImplementedError

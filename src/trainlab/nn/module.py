@@ -15,9 +15,10 @@ from typing import Any, Self
 
 import numpy as np
 
-from trainlab._checks import FLOAT_DTYPES, check_dtype
+from trainlab._checks import FLOAT_DTYPES, all_finite, check_dtype
 from trainlab.backend import Backend, BackendLike
 from trainlab.backend import get as get_backend
+from trainlab.nn import anomaly
 
 
 class Parameter:
@@ -115,7 +116,7 @@ class Module:
         )
 
     # -- mode ---------------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set training mode (``mode=True``) or evaluation mode on this module and its children."""
         if not isinstance(mode, bool):
             raise TypeError(f"train: mode must be a bool. Received: {mode!r}.")
@@ -123,7 +124,7 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Set evaluation mode (same as ``train(False)``)."""
         return self.train(False)
 
@@ -150,16 +151,16 @@ class Module:
         return self
 
     # -- traversal ------------------------------------------------------------------
-    def children(self) -> list["Module"]:
+    def children(self) -> list[Module]:
         return list(self._modules.values())
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """This module and every descendant, depth first, with dotted names ('' for self)."""
         yield prefix, self
         for name, child in self._modules.items():
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
-    def modules(self) -> list["Module"]:
+    def modules(self) -> list[Module]:
         return [m for _, m in self.named_modules()]
 
     def _named_members(self, kind: str) -> list[tuple[str, Any]]:
@@ -262,7 +263,7 @@ class Module:
             else:
                 module.__setattr__(name, value.copy())
 
-    def astype(self, dtype: Any) -> "Module":
+    def astype(self, dtype: Any) -> Module:
         """Convert parameters, gradients and float buffers to ``dtype`` in place; return self."""
         dtype = check_dtype(dtype)
         for module in self.modules():
@@ -299,7 +300,9 @@ class Sequential(Module):
     """A chain of modules: ``forward`` runs them in order, ``backward`` in reverse.
 
     Children are named ``"0"``, ``"1"``, …; ``len``, indexing (int or slice) and
-    iteration work as in PyTorch.
+    iteration work as in PyTorch. Inside ``trainlab.detect_anomaly()`` it checks each
+    layer's output and gradients, and names the first that is not finite
+    (:mod:`trainlab.nn.anomaly`).
     """
 
     def __init__(self, *modules: Module) -> None:
@@ -313,6 +316,8 @@ class Sequential(Module):
             setattr(self, str(i), module)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if anomaly.enabled():
+            return self._checked_forward(x)
         for module in self._modules.values():
             x = module.forward(x)
         return x
@@ -328,6 +333,8 @@ class Sequential(Module):
             raise TypeError(
                 f"Sequential.backward: input_grad must be True or False. Received: {input_grad!r}."
             )
+        if anomaly.enabled():
+            return self._checked_backward(dy, bool(input_grad))
         modules = list(self._modules.values())
         for module in reversed(modules[1:]):
             dy = module.backward(dy)
@@ -341,7 +348,50 @@ class Sequential(Module):
         first.backward(dy)
         return None
 
-    def append(self, module: Module) -> "Sequential":
+    # -- inside trainlab.detect_anomaly() ----------------------------------------------
+    def _checked_forward(self, x: np.ndarray) -> np.ndarray:
+        """``forward``, checking each layer's output (see :mod:`trainlab.nn.anomaly`)."""
+        outer = anomaly.position() or anomaly.Position()
+        model = outer.model or type(self).__name__
+        data = np.asarray(x)
+        note = ""
+        if outer.model is None and data.dtype.kind == "f" and not all_finite(data):
+            note = " Its input, the data, was not finite already."
+        for i, (name, module) in enumerate(self._modules.items()):
+            token = anomaly.enter(model, f"{outer.prefix}{name}.")
+            try:
+                x = module.forward(x)
+            finally:
+                anomaly.leave(token)
+            anomaly.check_layer(x, "output", outer.prefix + name, module, model, "forward",
+                                note if i == 0 else "")
+        return x
+
+    def _checked_backward(self, dy: np.ndarray, input_grad: bool) -> np.ndarray | None:
+        """``backward``, checking each layer's input gradient and its own parameters'
+        gradients (see :mod:`trainlab.nn.anomaly`)."""
+        outer = anomaly.position() or anomaly.Position()
+        model = outer.model or type(self).__name__
+        items = list(self._modules.items())
+        for i in range(len(items) - 1, -1, -1):
+            name, module = items[i]
+            where = outer.prefix + name
+            token = anomaly.enter(model, f"{where}.")
+            try:
+                if i == 0 and not input_grad and getattr(module, "can_skip_input_grad", False):
+                    dy = module.backward(dy, input_grad=False)
+                else:
+                    dy = module.backward(dy)
+            finally:
+                anomaly.leave(token)
+            if dy is not None:
+                anomaly.check_layer(dy, "input gradient", where, module, model, "backward")
+            for key, p in module._parameters.items():
+                anomaly.check_layer(p.grad, f"gradient of its parameter '{key}'", where, module,
+                                    model, "backward")
+        return dy if input_grad else None
+
+    def append(self, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise TypeError(
                 f"Sequential.append: expected a trainlab.nn.Module. Received: {type(module).__name__}."

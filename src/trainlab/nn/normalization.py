@@ -18,8 +18,8 @@ import numpy as np
 from trainlab._checks import (
     check_dtype,
     check_grad_output,
-    check_input,
     check_int,
+    check_layer_input,
     check_number,
 )
 from trainlab.nn.module import Module, Parameter
@@ -47,19 +47,6 @@ def standardize(
     return x_hat, inv_std, mean, var
 
 
-def standardize_with(
-    x: np.ndarray, mean: np.ndarray, var: np.ndarray, eps: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Standardise ``x`` with given (e.g. running) statistics: x̂ = (x − μ)/√(σ² + ε).
-
-    x: (N, D), mean, var: (D,)  ->  x̂ (N, D), inv_std (D,).
-    """
-    inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = x - mean
-    x_hat *= inv_std
-    return x_hat, inv_std
-
-
 def scale_shift(x_hat: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None) -> np.ndarray:
     """The affine step ``y = γ·x̂ + β`` (a copy of x̂ when there is no γ, β).
 
@@ -73,13 +60,36 @@ def scale_shift(x_hat: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | 
 
 def batchnorm_forward(
     x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None, eps: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Batch norm in training mode: ``y = γ·(x − μ_B)/√(σ²_B + ε) + β`` with batch statistics.
 
-    x: (N, D), gamma, beta: (D,) or None  ->  y (N, D), x̂ (N, D), inv_std (1, D).
-    μ_B and σ²_B (biased) are per feature, over the N examples.
+    x: (N, D), gamma, beta: (D,) or None  ->
+    y (N, D), x̂ (N, D), inv_std = 1/√(σ²_B + ε) (D,), μ_B (D,), σ²_B (D,).
+    μ_B and σ²_B (biased: divided by N) are per feature, over the N examples; the layer
+    updates its running statistics from them.
     """
-    x_hat, inv_std, _, _ = standardize(x, 0, eps)
+    x_hat, inv_std, mean, var = standardize(x, 0, eps)
+    y = scale_shift(x_hat, gamma, beta)
+    return y, x_hat, inv_std.reshape(-1), mean.reshape(-1), var.reshape(-1)
+
+
+def batchnorm_eval_forward(
+    x: np.ndarray,
+    running_mean: np.ndarray,
+    running_var: np.ndarray,
+    gamma: np.ndarray | None,
+    beta: np.ndarray | None,
+    eps: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batch norm in evaluation mode: ``y = γ·(x − μ*)/√(σ²* + ε) + β`` with the running
+    statistics μ*, σ²* (constants, not functions of x).
+
+    x: (N, D), running_mean, running_var: (D,), gamma, beta: (D,) or None  ->
+    y (N, D), x̂ (N, D), inv_std = 1/√(σ²* + ε) (D,).
+    """
+    inv_std = 1.0 / np.sqrt(running_var + eps)
+    x_hat = x - running_mean
+    x_hat *= inv_std
     return scale_shift(x_hat, gamma, beta), x_hat, inv_std
 
 
@@ -185,7 +195,7 @@ class BatchNorm(Module):
     (the batch's are still used when ``track_running_stats=False``).
     A batch of one example has no variance: training on it raises ValueError.
     With Numba installed, the training-mode forward and backward run as compiled loops
-    (``nn.kernels``), bit for bit the numbers of the NumPy kernels here.
+    (``trainlab.backend``), bit for bit the numbers of the NumPy kernels here.
 
     Ioffe & Szegedy 2015, "Batch Normalization: Accelerating Deep Network Training
     by Reducing Internal Covariate Shift".
@@ -228,7 +238,7 @@ class BatchNorm(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, num_features) -> y (N, num_features); caches x̂ and 1/√(σ² + ε)."""
         name = type(self).__name__
-        x = check_input(x, name, features=self.num_features, dtype=self.dtype)
+        x = check_layer_input(x, name, features=self.num_features, dtype=self.dtype)
         gamma = self.weight.data if self.affine else None
         beta = self.bias.data if self.affine else None
         use_batch_stats = self.training or not self.track_running_stats
@@ -239,21 +249,20 @@ class BatchNorm(Module):
                     f"{name}: Expected more than 1 value per channel when training, "
                     f"got input of shape {x.shape}."
                 )
-            # The compiled kernel gives standardize's and scale_shift's numbers (nn.kernels).
+            # The compiled kernel gives standardize's and scale_shift's numbers (trainlab.backend).
             fast = self.backend.batchnorm_forward(x, gamma, beta, self.eps)
             if fast is not None:
                 y, x_hat, inv_std, mean, var = fast
             else:
-                y = None
-                x_hat, inv_std, mean, var = standardize(x, 0, self.eps)
-            inv_std = inv_std.reshape(-1)
+                y, x_hat, inv_std, mean, var = batchnorm_forward(x, gamma, beta, self.eps)
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean.reshape(-1), var.reshape(-1), n)
+                self._update_running_stats(mean, var, n)
         else:
-            y = None
-            x_hat, inv_std = standardize_with(x, self.running_mean, self.running_var, self.eps)
+            y, x_hat, inv_std = batchnorm_eval_forward(
+                x, self.running_mean, self.running_var, gamma, beta, self.eps
+            )
         self._x_hat, self._inv_std, self._batch_stats = x_hat, inv_std, use_batch_stats
-        return y if y is not None else scale_shift(x_hat, gamma, beta)
+        return y
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
         """running ← (1 − m)·running + m·batch, with the unbiased batch variance."""
@@ -276,7 +285,7 @@ class BatchNorm(Module):
         dy = dy.astype(x_hat.dtype, copy=False)
         gamma = self.weight.data if self.affine else None
         fast = self.backend.batchnorm_backward(dy, x_hat, self._inv_std, gamma) if self._batch_stats else None
-        if fast is not None:  # batchnorm_backward's numbers, compiled (nn.kernels)
+        if fast is not None:  # batchnorm_backward's numbers, compiled (trainlab.backend)
             dx, dgamma, dbeta = fast
         else:
             kernel = batchnorm_backward if self._batch_stats else batchnorm_eval_backward
@@ -331,7 +340,7 @@ class LayerNorm(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, num_features) -> y (N, num_features); caches x̂ and 1/√(σ² + ε) per row."""
-        x = check_input(x, type(self).__name__, features=self.num_features, dtype=self.dtype)
+        x = check_layer_input(x, type(self).__name__, features=self.num_features, dtype=self.dtype)
         affine = self.elementwise_affine
         y, self._x_hat, self._inv_std = layernorm_forward(
             x, self.weight.data if affine else None, self.bias.data if affine else None, self.eps
