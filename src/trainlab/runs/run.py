@@ -58,6 +58,7 @@ from trainlab.train import (
     restore_checkpoint,
     save_checkpoint,
 )
+from trainlab.train.protocols import Schedule
 from trainlab.train.evaluation import evaluate_model
 
 
@@ -272,7 +273,7 @@ class Run:
         run.command = command or []
         run.resume_note = note
         if note is not None and checkpoint is not None and run.schedule is not None:
-            _restart_cosine(run, done, total)
+            _restart_cosine(run.schedule, float(run.optimizer.lr), done, total)
         if total != old_total:
             output = _read_output(run_dir)
             directory.atomic_write_text(run_dir / directory.CONFIG, to_toml(
@@ -563,11 +564,9 @@ def _stretch_schedule(config: RunConfig, new_config: RunConfig, derived: tuple[s
                         f"{total}")
 
 
-def _restart_cosine(run: Run, done: int, total: int) -> None:
-    """Re-anchor the restored cosine schedule: from the current lr, over the remaining
+def _restart_cosine(schedule: Schedule, lr: float, done: int, total: int) -> None:
+    """Re-anchor the restored cosine schedule: from the current ``lr``, over the remaining
     epochs (PyTorch's recursive form then continues the cosine from there)."""
-    schedule = run.schedule
     state = schedule.state_dict()
-    lr = float(run.optimizer.lr)
     state.update({"T_max": total - done, "base_lr": lr, "last_epoch": 0, "last_lr": lr})
     schedule.load_state_dict(state)
