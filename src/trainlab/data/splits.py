@@ -30,7 +30,7 @@ def _split_off(index: np.ndarray, fraction: float, labels: np.ndarray | None, se
     """Split ``index`` into (rest, part) with ``part`` about ``fraction`` of it."""
     if fraction == 0.0:
         return index, index[:0]
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # heavy: imported when splitting
 
     stratify = None if labels is None else labels[index]
     try:

@@ -59,7 +59,7 @@ def run_experiment(
 def _one_blas_thread() -> contextlib.AbstractContextManager:
     """Limit BLAS to one thread: the lab's matrices are small, and on a small machine the
     threads' hand-offs cost more than they save (measured: several times slower with two)."""
-    try:
+    try:  # (an optional import: threadpoolctl comes with scikit-learn, not with trainlab)
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return contextlib.nullcontext()

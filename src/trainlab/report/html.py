@@ -51,7 +51,7 @@ def escape(text: Any) -> str:
 
 def figure_to_data_uri(fig: Any, dpi: int = 110) -> str:
     """Render a matplotlib figure to a ``data:image/png;base64,...`` URI and close it."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: imported when a figure is rendered
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")

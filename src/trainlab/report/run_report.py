@@ -27,6 +27,7 @@ import numpy as np
 
 from trainlab import runs
 from trainlab.report.html import Section, escape, render_page, table_html
+from trainlab.train import load_model
 
 
 @dataclass
@@ -88,11 +89,10 @@ def load_context(run_dir: str | Path, monitor: Any = None, model: Any = None) ->
     if model is None:
         for name in (runs.MODEL, runs.CHECKPOINT):
             if (run_dir / name).is_file():
-                from trainlab.train import load_model
-
                 model = load_model(run_dir / name)
                 break
     if monitor is None and (run_dir / runs.MONITOR).is_file():
+        # imported here: trainlab.diagnostics imports matplotlib
         from trainlab.diagnostics.serialize import monitor_from_dict
 
         monitor = monitor_from_dict(json.loads((run_dir / runs.MONITOR).read_text("utf-8")))
@@ -151,7 +151,7 @@ def config_section(ctx: RunContext) -> list[Section]:
 
 def _curve_figure(epochs: list[float], series: list[tuple[str, list[float]]], ylabel: str,
                   title: str, best: int | None = None, log: bool = False) -> Any:
-    from trainlab.diagnostics.plots import COLORS, new_figure, spans_decades
+    from trainlab.diagnostics.plots import COLORS, new_figure, spans_decades  # (matplotlib)
 
     fig, ax = new_figure(width=6.0, height=3.8)
     for i, (label, values) in enumerate(series):
@@ -204,7 +204,7 @@ def curves_section(ctx: RunContext) -> list[Section]:
 def model_rows(model: Any, in_features: int) -> list[list[str]]:
     """(layer, type, output shape, parameters) for each layer, from a forward pass of a
     zero batch of 2 rows in evaluation mode (the model is left in evaluation mode)."""
-    from trainlab.diagnostics.probe import layer_chain
+    from trainlab.diagnostics.probe import layer_chain  # diagnostics imports matplotlib
 
     params = model.parameters()
     dtype = params[0].data.dtype if params else np.float32
@@ -238,7 +238,7 @@ def diagnostics_sections(ctx: RunContext) -> list[Section]:
     if ctx.monitor is None:
         return [Section("Inside training", "<p>The diagnostics monitor was off "
                         "(<code>--no-monitor</code>).</p>", anchor="inside")]
-    from trainlab.diagnostics.sections import report_sections
+    from trainlab.diagnostics.sections import report_sections  # diagnostics imports matplotlib
 
     sections = report_sections(ctx.monitor, ctx.model)
     for section in sections:  # keep the embedded figures as files as well

@@ -19,6 +19,7 @@ when it would train nothing.
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import threading
 import time
@@ -32,6 +33,7 @@ import numpy as np
 
 from trainlab import __version__
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
+from trainlab.diagnostics.serialize import monitor_from_dict
 from trainlab.recipe import (
     RunConfig,
     absolute_paths,
@@ -43,6 +45,7 @@ from trainlab.recipe import (
     resolved,
     to_toml,
 )
+from trainlab.report.run_report import write_run_report
 from trainlab.runs import build, directory, prepare
 from trainlab.runs.recorder import RunRecorder, write_metrics, write_monitor
 from trainlab.runs.seeds import RunSeeds
@@ -58,8 +61,9 @@ from trainlab.train import (
     restore_checkpoint,
     save_checkpoint,
 )
-from trainlab.train.protocols import Schedule
 from trainlab.train.evaluation import evaluate_model
+from trainlab.train.metrics import mse, r2
+from trainlab.train.protocols import Schedule
 
 
 class RunError(SettingError):
@@ -399,8 +403,6 @@ class Run:
     def write_report(self) -> Path | None:
         """Write report.html; a failure is reported as a warning, since the run itself is
         complete (``trainlab report RUN`` rebuilds it)."""
-        from trainlab.report.run_report import write_run_report
-
         if self.run_dir is None:
             return None
         try:
@@ -443,8 +445,6 @@ def evaluate_in_units(model: Any, task: str, X: np.ndarray, y: np.ndarray,
     with np.errstate(all="ignore"):
         result = evaluate_model(model, loss, X, scaled, task=task)
         if target_scaler is not None:
-            from trainlab.train.metrics import mse, r2
-
             out = _inverse(target_scaler, _forward(model, X), y.ndim)
             result["mse"], result["r2"] = mse(y, out), r2(y, out)
     return result
@@ -525,10 +525,6 @@ def _read_config(run_dir: Path, setting: str) -> RunConfig:
 
 def _restore_monitor(run_dir: Path, fresh: Monitor, checkpoint: Checkpoint) -> Monitor:
     """The monitor of an interrupted run, cut back to the checkpoint (or ``fresh``)."""
-    import json
-
-    from trainlab.diagnostics.serialize import monitor_from_dict
-
     path = run_dir / directory.MONITOR
     if not path.is_file():
         return fresh
