@@ -84,7 +84,7 @@ def test_predict_reads_a_csv_by_feature_name(tmp_path, capsys, finished_run):
     with open(tmp_path / "in.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["target", *order])
-        for x, y in zip(ds.X[:20], ds.y[:20]):
+        for x, y in zip(ds.X[:20], ds.y[:20], strict=True):
             writer.writerow([int(y), *(x[names.index(n)] for n in order)])
     np.savez(tmp_path / "in.npz", X=ds.X[:20])
     for source, target in (("in.csv", "a.npz"), ("in.npz", "b.npz")):

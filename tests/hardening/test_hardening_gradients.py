@@ -7,11 +7,11 @@ agree with the float64 ones to float32 round-off and keep their dtype.
 from __future__ import annotations
 
 import numpy as np
-from gradcheck import numerical_gradient
 from hardening_support import FUZZ, FUZZ_SMALL
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gradcheck import numerical_gradient
 from trainlab import init, nn
 
 seeds = st.integers(0, 2**31 - 1)
@@ -182,7 +182,7 @@ def test_sequential_gradients(n, sizes, act, norm, seed):
 
     def make():
         layers = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], [*sizes[1:-1], 2])):
+        for i, (a, b) in enumerate(zip(sizes[:-1], [*sizes[1:-1], 2], strict=True)):
             layers.append(nn.Linear(a, b, rng=seed + i, dtype=np.float64))
             if norm == "layer" and b > 1:
                 layers.append(nn.LayerNorm(b, dtype=np.float64))
@@ -277,7 +277,7 @@ def test_float32_matches_float64_and_keeps_its_dtype(name, n, d, seed):
         for p in layer.parameters():
             assert p.grad.dtype == dt
         outputs[np.dtype(dt).name] = (y, dx)
-    for a, b in zip(outputs["float32"], outputs["float64"]):
+    for a, b in zip(outputs["float32"], outputs["float64"], strict=True):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
 
 

@@ -92,7 +92,7 @@ def test_checklist_shift_moves_every_image_by_one_pixel():
     X.reshape(40, 8, 8)[:, :, [0, -1]] = 0
     moved = checklist.shifted((X - 4.0) / 2.0, seed=1, scaling=(4.0, 2.0)) * 2.0 + 4.0
     images, moved_images = X.reshape(40, 8, 8), moved.reshape(40, 8, 8)
-    for a, b in zip(images, moved_images):
+    for a, b in zip(images, moved_images, strict=True):
         matches = [np.allclose(np.roll(a, shift, axis=axis), b, atol=1e-5)
                    for axis in (0, 1) for shift in (1, -1)]
         assert sum(matches) == 1

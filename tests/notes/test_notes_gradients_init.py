@@ -143,7 +143,7 @@ def test_he_init_half_the_relu_units_are_zero_and_the_second_moment_is_kept():
     x = rng.standard_normal((1000, 256))
     h = x
     zero_fraction, halves = [], []
-    for layer in range(20):
+    for _layer in range(20):
         z = nn.Linear(256, 256, bias=False, init="he_normal", rng=rng, dtype=np.float64).forward(h)
         h = nn.ReLU().forward(z)
         zero_fraction.append(float(np.mean(h == 0)))

@@ -488,7 +488,7 @@ def _table(frame) -> _Table:
         return _Table([_Column(name, numbers=matrix[:, j]) for j, name in enumerate(names)],
                       matrix)
     columns = []
-    for name, (_, series) in zip(names, frame.items()):
+    for name, (_, series) in zip(names, frame.items(), strict=True):
         kind = getattr(series.dtype, "kind", "O")
         if not isinstance(series.dtype, pd.CategoricalDtype) and kind in "biuf":
             numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -669,8 +669,9 @@ def _text_target(columns: list[_Column], j: int, task, dtype, source, owner):
         line, fields = _locate(source, 0)
         raise ValueError(
             f"{owner}: line {line}, column {column.name!r}: the first row holds the text "
-            f"{_show(fields[source.file_column(column.name)])} where the rows below hold numbers, so it would become a class "
-            f"of its own ({source.header_note}, or header=False to keep it as data)."
+            f"{_show(fields[source.file_column(column.name)])} where the rows below hold numbers, "
+            f"so it would become a class of its own ({source.header_note}, or header=False to "
+            "keep it as data)."
         )
     categories = np.array([c.strip() for c in column.categories], dtype=object)
     labels_of_category, task, class_names = encode_targets(categories, task, dtype, owner)

@@ -209,7 +209,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, **options
         key = name.lower().replace("-", "_")
         if key not in DATASETS:
             raise ValueError(
-                f"load_dataset: unknown dataset {name!r}. Valid names: {', '.join(dataset_names())}."
+                f"load_dataset: unknown dataset {name!r}. "
+                f"Valid names: {', '.join(dataset_names())}."
             )
         loader = DATASETS[key]
         args = ()
@@ -219,6 +220,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, **options
     unknown = sorted(set(options) - set(accepted) - {"data_dir"})
     if unknown:
         raise TypeError(
-            f"load_dataset({name!r}): unknown option(s) {unknown}. This dataset accepts: {accepted}."
+            f"load_dataset({name!r}): unknown option(s) {unknown}. "
+            f"This dataset accepts: {accepted}."
         )
     return loader(*args, **options)

@@ -126,7 +126,7 @@ class Standardizer(_Scaler):
     def std(self) -> np.ndarray | None:
         return None if self._state is None else self._state["std"]
 
-    def fit(self, X) -> "Standardizer":
+    def fit(self, X) -> Standardizer:
         X, _ = _as_matrix(X, "Standardizer.fit")
         if X.shape[0] == 0:
             raise ValueError("Standardizer.fit: X has no rows.")
@@ -184,7 +184,7 @@ class MinMaxScaler(_Scaler):
         span[span == 0.0] = 1.0
         return (self.feature_range[1] - self.feature_range[0]) / span
 
-    def fit(self, X) -> "MinMaxScaler":
+    def fit(self, X) -> MinMaxScaler:
         X, _ = _as_matrix(X, "MinMaxScaler.fit")
         if X.shape[0] == 0:
             raise ValueError("MinMaxScaler.fit: X has no rows.")
@@ -220,7 +220,7 @@ class IdentityScaler(_Scaler):
         super().__init__()
         self._width: int | None = None
 
-    def fit(self, X) -> "IdentityScaler":
+    def fit(self, X) -> IdentityScaler:
         X, _ = _as_matrix(X, "IdentityScaler.fit")
         if X.shape[0] == 0:
             raise ValueError("IdentityScaler.fit: X has no rows.")

@@ -93,7 +93,9 @@ def load_npz(
     with archive:
         missing = [k for k in ("X", "y") if k not in archive]
         if missing:
-            raise ValueError(f"{owner}: missing array(s) {missing}. Arrays present: {archive.files}.")
+            raise ValueError(
+                f"{owner}: missing array(s) {missing}. Arrays present: {archive.files}."
+            )
         X = archive.read("X")
         raw_y = archive.read("y")
         extra = {k: archive.read(k) for k in ("feature_names", "class_names") if k in archive}

@@ -113,8 +113,10 @@ def test_accuracy(trainer: Trainer, split: Split) -> float:
             return math.nan
 
 
-def per_layer_signal(model: Module, x: np.ndarray, dy: np.ndarray | None = None,
-                     kinds: Sequence[type | str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+def per_layer_signal(
+    model: Module, x: np.ndarray, dy: np.ndarray | None = None,
+    kinds: Sequence[type | str] | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """One forward (and backward when ``dy`` is given) with taps: per layer of the chosen
     kinds (all when None) the output variance and the gradient's mean square E[g²].
 

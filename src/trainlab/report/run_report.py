@@ -71,7 +71,7 @@ def read_metrics(path: Path) -> dict[str, list[float]]:
     header, body = rows[0], rows[1:]
     columns: dict[str, list[float]] = {h: [] for h in header}
     for row in body:
-        for h, cell in zip(header, row):
+        for h, cell in zip(header, row, strict=False):  # a short row fills fewer columns
             try:
                 columns[h].append(float(cell))
             except ValueError:
@@ -136,8 +136,8 @@ def summary_section(ctx: RunContext) -> list[Section]:
         if "accuracy" in final.get("test", {}):
             lines.append(f"<p>Test accuracy: <b>{100 * final['test']['accuracy']:.2f}%</b></p>")
     else:
-        lines.append("<p>No final metrics: the run did not complete "
-                     f"(resume it with <code>trainlab train --resume {escape(ctx.path)}</code>).</p>")
+        lines.append("<p>No final metrics: the run did not complete (resume it with "
+                     f"<code>trainlab train --resume {escape(ctx.path)}</code>).</p>")
     return [Section("Summary", "".join(lines), anchor="summary")]
 
 
@@ -145,7 +145,8 @@ def config_section(ctx: RunContext) -> list[Section]:
     rows = [[key, _fmt(value)] for key, value in ctx.config.items()]
     body = ("<p>The fully resolved settings (<code>config.toml</code>; settings not listed are "
             "off). Rerun with <code>trainlab train --config "
-            f"{escape(ctx.path / runs.CONFIG)}</code>.</p>" + table_html(["setting", "value"], rows))
+            f"{escape(ctx.path / runs.CONFIG)}</code>.</p>"
+            + table_html(["setting", "value"], rows))
     return [Section("Configuration", body, anchor="configuration")]
 
 
@@ -217,17 +218,18 @@ def model_rows(model: Any, in_features: int) -> list[list[str]]:
             count = sum(p.data.size for p in layer.parameters())
             total += count
             extra = ""
-            if hasattr(layer, "p") and isinstance(getattr(layer, "p"), float):
+            if hasattr(layer, "p") and isinstance(layer.p, float):
                 extra = f" (p={layer.p:g})"
-            rows.append([name, type(layer).__name__ + extra, f"(batch, {', '.join(map(str, x.shape[1:]))})",
-                         f"{count:,}"])
+            shape = f"(batch, {', '.join(map(str, x.shape[1:]))})"
+            rows.append([name, type(layer).__name__ + extra, shape, f"{count:,}"])
     rows.append(["total", "", "", f"{total:,}"])
     return rows
 
 
 def model_section(ctx: RunContext) -> list[Section]:
     if ctx.model is None:
-        return [Section("Model", "<p>No checkpoint: the model is not available.</p>", anchor="model")]
+        return [Section("Model", "<p>No checkpoint: the model is not available.</p>",
+                        anchor="model")]
     in_features = int(ctx.info.get("dataset", {}).get("n_features", 0))
     body = table_html(["layer", "type", "output shape", "parameters"],
                       model_rows(ctx.model, in_features))

@@ -62,7 +62,9 @@ def lock_run(run: Path) -> Any:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise BlockingIOError(f"run directory {str(run)!r} is being trained by another process")
+        raise BlockingIOError(
+            f"run directory {str(run)!r} is being trained by another process"
+        ) from None
     return handle
 
 

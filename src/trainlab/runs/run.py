@@ -36,8 +36,8 @@ from trainlab.diagnostics import Monitor, TrainingHealthWarning
 from trainlab.diagnostics.serialize import monitor_from_dict
 from trainlab.recipe import (
     RunConfig,
-    absolute_paths,
     SettingError,
+    absolute_paths,
     differences,
     fingerprint,
     from_flat,
@@ -153,7 +153,8 @@ class Run:
                 directory.remove_stale_temporaries(run_dir)
             if checkpoint is not None and self.monitor is not None:
                 self.monitor = _restore_monitor(run_dir, self.monitor, checkpoint)
-            every += [ModelCheckpoint(run_dir / directory.CHECKPOINT, model_config=self.model_config,
+            every += [ModelCheckpoint(run_dir / directory.CHECKPOINT,
+                                      model_config=self.model_config,
                                       standardizer=prepared.scaler, extra=self.checkpoint_extra()),
                       RunRecorder(run_dir, self.monitor)]
         every += [cb for cb in (self.monitor, self.early) if cb is not None]
