@@ -22,6 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainlab.backend import BACKENDS
 from trainlab.data import SCALERS
 from trainlab.init import INITIALIZERS
 from trainlab.nn import ACTIVATIONS
@@ -51,8 +52,6 @@ def _schedules() -> list[str]:
 
 
 def _backends() -> list[str]:
-    from trainlab.backend import BACKENDS
-
     return ["auto", *BACKENDS.names()]
 
 

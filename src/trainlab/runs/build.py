@@ -7,6 +7,7 @@ network and the same update rule wherever it is used.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,8 @@ def build_model(config: RunConfig, in_features: int, out_features: int,
                 seed: int | np.random.Generator) -> tuple[MLPConfig, nn.Sequential]:
     """The architecture and the model, every random layer seeded from ``seed``."""
     architecture = model_config(config, in_features, out_features)
-    return architecture, build_mlp(architecture, rng=seed)
+    model = build_mlp(architecture, rng=seed).use_backend(config.training.backend)
+    return architecture, model
 
 
 def build_loss(task: str, binary: bool = False) -> Loss:
@@ -53,8 +55,12 @@ def build_loss(task: str, binary: bool = False) -> Loss:
 
 def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> Optimizer:
     """The optimizer named by the recipe, with the hyperparameters it gives."""
+    cls = optimizer_class(config)
+    kwargs = optimizer_kwargs(config)
+    if "backend" in inspect.signature(cls).parameters:  # a plugin may have no backends
+        kwargs.setdefault("backend", config.training.backend)
     try:
-        return optimizer_class(config)(params, **optimizer_kwargs(config))
+        return cls(params, **kwargs)
     except (ValueError, TypeError) as exc:
         raise SettingError(f"setting 'optimizer' (--optimizer) = {config.optimizer.optimizer!r}: "
                            f"{' '.join(str(exc).split())}") from None
