@@ -292,7 +292,8 @@ def test_float32_matches_float64_and_keeps_its_dtype(name, n, d, seed):
 def test_initializers_shapes_dtypes_bounds_and_seeds(name, fan_in, fan_out, dtype, seed):
     w = init.INITIALIZERS[name](fan_in, fan_out, rng=seed, dtype=dtype)
     assert w.shape == (fan_in, fan_out) and w.dtype == dtype and np.isfinite(w).all()
-    np.testing.assert_array_equal(w, init.INITIALIZERS[name](fan_in, fan_out, rng=seed, dtype=dtype))
+    again = init.INITIALIZERS[name](fan_in, fan_out, rng=seed, dtype=dtype)
+    np.testing.assert_array_equal(w, again)
     var = init.weight_variance(name, fan_in, fan_out)
     if "uniform" in name or name == "torch_default":
         assert np.abs(w).max() <= np.sqrt(3 * var) * (1 + 1e-6)
