@@ -7,6 +7,7 @@ import contextlib
 import difflib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from trainlab import __version__
 from trainlab.cli import evaluate, predict, report_cmd, train
@@ -28,8 +29,9 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        self.commands: dict[str, Parser] = {}  # the subcommands' parsers, by name
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}; see '{self.prog} --help'.")
 
 
@@ -49,6 +51,7 @@ def build_parser() -> Parser:
     sub.add_parser("lab", help="run the experiments behind the notes' claims "
                    "(trainlab lab list | run NAME | run all; see 'trainlab lab --help')",
                    add_help=False)
+    parser.commands = sub.choices
     return parser
 
 
@@ -64,10 +67,7 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
 
 
 def _unknown_option(parser: Parser, command: str | None, extras: list[str]) -> UsageError:
-    sub = parser
-    if command is not None:
-        for action in parser._subparsers._group_actions:  # noqa: SLF001 - argparse's own map
-            sub = action.choices.get(command, parser)
+    sub = parser if command is None else parser.commands.get(command, parser)
     options = [o for action in sub._actions for o in action.option_strings]  # noqa: SLF001
     first = extras[0]
     flag = first.split("=", 1)[0]

@@ -176,7 +176,7 @@ for _name, _loader in (("digits", load_digits), ("breast_cancer", load_breast_ca
                        ("mnist", load_mnist), ("fashion_mnist", load_fashion_mnist)):
     DATASETS.add(_name, _loader)
 LOADERS = DATASETS  # the older name
-FILE_LOADERS = {"csv": load_csv, "npz": load_npz}
+FILE_LOADERS: dict[str, Callable[..., Dataset]] = {"csv": load_csv, "npz": load_npz}
 
 
 def dataset_names() -> list[str]:

@@ -96,7 +96,7 @@ def _empty_native(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
 
 def _bytes_of(array: np.ndarray) -> memoryview:
     """The writable bytes of a C-contiguous array."""
-    return memoryview(array.reshape(-1).view(np.uint8))
+    return array.reshape(-1).view(np.uint8).data
 
 
 def _to_native_order(array: np.ndarray, stored: np.dtype) -> np.ndarray:

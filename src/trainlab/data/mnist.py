@@ -154,7 +154,7 @@ def _locate_or_download(source: IdxSource, data_dir: Path, stems: list[str], dow
             source, data_dir, still_missing,
             "files missing and the download failed (is the network reachable?):\n  "
             + "\n  ".join(failures)))
-    return found
+    return {stem: path for stem, path in found.items() if path is not None}  # all found
 
 
 def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -137,8 +137,9 @@ class RandomShiftRotate:
                 f"images {self.image_shape}. Received shape {X.shape}."
             )
         rng = as_generator(rng)
-        shifts = rng.integers(-self.max_shift, self.max_shift + 1, size=(X.shape[0], 2))
-        degrees = rng.uniform(-self.max_degrees, self.max_degrees, size=X.shape[0])
+        n: int = X.shape[0]
+        shifts = rng.integers(-self.max_shift, self.max_shift + 1, size=(n, 2))
+        degrees = rng.uniform(-self.max_degrees, self.max_degrees, size=n)
         return shift_rotate(X, self.image_shape, shifts, degrees, self.mode)
 
     def __repr__(self) -> str:

@@ -125,7 +125,7 @@ def _figure(ctx: Context, results: dict, scenario: str) -> None:
         if name != "no clipping":
             ax_n.semilogy(steps, positive(monitor.clipped_norms), ":", color=COLORS[i],
                           label=f"{name}: after")
-        loss = np.asarray(run["loss"], dtype=float)
+        loss = run["loss"]  # positive() makes it a float64 array
         ax_l.semilogy(np.arange(1, len(loss) + 1), positive(loss), "o-", color=COLORS[i],
                       label=name + (" (NaN)" if run["diverged"] else ""))
     ax_n.set_xlabel("training step")

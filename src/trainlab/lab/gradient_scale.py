@@ -24,6 +24,7 @@ import numpy as np
 
 from trainlab import nn
 from trainlab.diagnostics.plots import COLORS, new_figure
+from trainlab.lab.common import linear_at
 from trainlab.lab.experiment import Context, Experiment
 
 FACTORS = (0.8, 0.9, 1.0, 1.1, 1.25)
@@ -48,7 +49,7 @@ def first_layer_gradient(model: nn.Sequential, x: np.ndarray, r: np.ndarray) -> 
     model.zero_grad()
     model.forward(x)
     model.backward(r)
-    return float(np.linalg.norm(model[0].weight.grad))
+    return float(np.linalg.norm(linear_at(model, 0).weight.grad))
 
 
 def depth_profile(kind: str, factor: float, depths: tuple[int, ...], width: int, batch: int,

@@ -14,7 +14,7 @@ import numpy as np
 
 from trainlab import nn
 from trainlab.diagnostics.plots import COLORS, new_figure
-from trainlab.lab.common import fmt, per_layer_signal
+from trainlab.lab.common import fmt, linear_at, per_layer_signal
 from trainlab.lab.experiment import Context, Experiment
 
 
@@ -38,7 +38,8 @@ def run(ctx: Context) -> None:
         runs.append(ratio)
         worst = max(worst, float(np.max(np.abs(np.log10(ratio / predicted)))))
         slopes.append(float(np.polyfit(layers, np.log10(ratio), 1)[0]))
-        weight_var.append(np.mean([m.weight.data.var() * width for m in model]))
+        weight_var.append(np.mean([linear_at(model, i).weight.data.var() * width
+                                   for i in range(len(model))]))
     calibrated = linear_stack(depth, width, "lecun_normal", ctx.seed)
     x = np.random.default_rng(ctx.seed).standard_normal((batch, width))
     _, kept, _ = per_layer_signal(calibrated, x)

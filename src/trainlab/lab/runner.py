@@ -166,7 +166,7 @@ def write_report(results: Sequence[Result], path: str | Path) -> Path:
 class _OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line on stderr and exit status 2."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'.\n")
 
 

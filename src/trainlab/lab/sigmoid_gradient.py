@@ -22,7 +22,7 @@ import numpy as np
 
 from trainlab import nn
 from trainlab.diagnostics.plots import COLORS, new_figure
-from trainlab.lab.common import fmt, load_split, mlp, per_layer_signal
+from trainlab.lab.common import fmt, linear_at, load_split, mlp, per_layer_signal
 from trainlab.lab.experiment import Context, Experiment
 
 
@@ -42,7 +42,7 @@ def gradient_profile(model: nn.Sequential, x: np.ndarray, labels: np.ndarray,
     loss(model.forward(x), labels)
     dy = loss.backward()
     _, _, grad_ms = per_layer_signal(model, x, dy, kinds=(kind,))
-    norms = np.sqrt(grad_ms * dy.shape[0] * model[0].out_features)
+    norms = np.sqrt(grad_ms * dy.shape[0] * linear_at(model, 0).out_features)
     linears = [m for m in model if isinstance(m, nn.Linear)]
     spectral = np.array([np.linalg.norm(m.weight.data.astype(np.float64), 2)
                          for m in linears[1:-1]])
@@ -63,7 +63,8 @@ def weight_gradient_bound(model: nn.Sequential, x: np.ndarray,
         h = layer.forward(h)
     loss(h, labels)
     dy = loss.backward()
-    top = np.linalg.norm(dy @ model[-1].weight.data.T)  # ∂L/∂h_L, the last sigmoid's output
+    # ∂L/∂h_L, at the last sigmoid's output
+    top = np.linalg.norm(dy @ linear_at(model, -1).weight.data.T)
     model.backward(dy)
     linears = [m for m in model if isinstance(m, nn.Linear)]
     grads = np.array([np.linalg.norm(m.weight.grad) for m in linears[:-1]])

@@ -97,11 +97,11 @@ def _why_not(config: RunConfig, name: str) -> str:
         return (f"optimizer {config.optimizer.optimizer!r} (it takes "
                 f"{', '.join(accepted)})")
     if name in SCHEDULE_SETTINGS or name == "schedule_options":
-        cls = schedule_class(config)
-        if cls is None:
+        schedule_cls = schedule_class(config)
+        if schedule_cls is None:
             return "schedule 'none'"
         return (f"schedule {config.schedule.schedule!r} (it takes "
-                f"{', '.join(_signature_defaults(cls))})")
+                f"{', '.join(_signature_defaults(schedule_cls))})")
     reasons = {
         "noise_std": f"augment {config.training.augment!r} (it needs --augment noise)",
         "max_shift": f"augment {config.training.augment!r} (it needs --augment shift)",

@@ -95,7 +95,7 @@ def dataset_facts(prepared: prepare.Prepared) -> dict[str, Any]:
         "task": ds.task, "n_samples": ds.n_samples, "n_features": ds.n_features,
         "n_outputs": ds.n_outputs,
         "class_names": None if ds.class_names is None else [str(c) for c in ds.class_names],
-        "feature_names": [str(f) for f in ds.feature_names],
+        "feature_names": [str(f) for f in ds.feature_names or ()],  # (never None once built)
         "image_shape": None if ds.image_shape is None else list(ds.image_shape),
         "split": {"train": int(prepared.X_train.shape[0]), "val": int(prepared.X_val.shape[0]),
                   "test": int(prepared.X_test.shape[0])},

@@ -74,7 +74,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
         if first:
             self._y_ndim = y.ndim
         outputs = 1 if y.ndim == 1 else y.shape[1]
-        expected = self.model_[-1].out_features if not first else outputs
+        expected = self.n_outputs_ if not first else outputs
         if outputs != expected:
             raise ValueError(
                 f"{type(self).__name__}.partial_fit: y must have {expected} column(s), as on "
