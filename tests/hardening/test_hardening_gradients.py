@@ -182,7 +182,8 @@ def test_sequential_gradients(n, sizes, act, norm, seed):
 
     def make():
         layers = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], [*sizes[1:-1], 2], strict=True)):
+        # one size gives no pair (the fallback below); otherwise the lists have one length
+        for i, (a, b) in enumerate(zip(sizes[:-1], [*sizes[1:-1], 2], strict=False)):
             layers.append(nn.Linear(a, b, rng=seed + i, dtype=np.float64))
             if norm == "layer" and b > 1:
                 layers.append(nn.LayerNorm(b, dtype=np.float64))
