@@ -6,7 +6,8 @@ import numpy as np
 
 
 def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar function ``f()`` with respect to ``x`` (changed in place)."""
+    """Central differences of the scalar function ``f()`` with respect to ``x`` (changed in
+    place)."""
     grad = np.zeros_like(x, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     for _ in it:

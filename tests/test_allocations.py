@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from backends import backend_fixture  # noqa: F401  (the fixture `backend`)
 
+from backends import backend_fixture  # noqa: F401  (the fixture `backend`)
 from trainlab import nn, optim
 from trainlab.backend import NumpyBackend
 
@@ -31,7 +31,7 @@ WIDTHS = (128, 256, 256, 128)  # weights have >= 128·256 elements; activations 
 def make_model(dtype: np.dtype, normalised: bool) -> nn.Sequential:
     """Linear -> [BatchNorm] -> ReLU -> [Dropout] blocks, then a Linear classifier."""
     layers: list[nn.Module] = []
-    pairs = list(zip(WIDTHS[:-1], WIDTHS[1:]))
+    pairs = list(zip(WIDTHS[:-1], WIDTHS[1:], strict=True))
     for i, (fan_in, fan_out) in enumerate(pairs):
         layers.append(nn.Linear(fan_in, fan_out, rng=i, dtype=dtype))
         if i < len(pairs) - 1:
@@ -203,7 +203,7 @@ def test_fused_updates_equal_the_numpy_code_bit_for_bit(backend, rule, dtype):
     result = _trajectory(UPDATE_RULES[rule], dtype, backend)
     reference = _trajectory(UPDATE_RULES[rule], dtype, NumpyBackend())
     assert len(result) == len(reference)
-    for a, b in zip(result, reference):
+    for a, b in zip(result, reference, strict=True):
         assert a.dtype == np.dtype(dtype)
         np.testing.assert_array_equal(a, b)
 
@@ -273,7 +273,7 @@ def test_a_copied_optimizer_updates_its_own_copied_parameters(backend, opt_name)
 
     def run(o, steps):
         for g in steps:
-            for p, gi in zip(o.params, g):
+            for p, gi in zip(o.params, g, strict=True):
                 p.grad[...] = gi
             o.step()
 
@@ -282,7 +282,7 @@ def test_a_copied_optimizer_updates_its_own_copied_parameters(backend, opt_name)
     run(opt, grads[3:])
     for other in copies:
         run(other, grads[3:])
-        for p, q in zip(opt.params, other.params):
+        for p, q in zip(opt.params, other.params, strict=True):
             assert p is not q
             np.testing.assert_array_equal(p.data, q.data)
 

@@ -88,7 +88,8 @@ def test_custom_callable_init():
         return np.ones((fan_out, fan_in), dtype=dtype)
 
     with pytest.raises(ValueError, match=r"expected \(fan_in, fan_out\)"):
-        init.linear_parameters(wrong_shape, 3, 2, True, np.random.default_rng(0), np.dtype(np.float32))
+        init.linear_parameters(wrong_shape, 3, 2, True, np.random.default_rng(0),
+                               np.dtype(np.float32))
 
 
 def test_unknown_name_lists_valid_ones():

@@ -7,11 +7,11 @@ a ``np.random.Generator`` that was handed in (or built from an int seed here).
 from __future__ import annotations
 
 import numbers
-from typing import Union
+from typing import Any
 
 import numpy as np
 
-RngLike = Union[None, int, np.random.Generator]
+RngLike = int | np.random.Generator | None
 
 
 def as_generator(rng: RngLike, name: str = "rng") -> np.random.Generator:
@@ -29,11 +29,11 @@ def as_generator(rng: RngLike, name: str = "rng") -> np.random.Generator:
     )
 
 
-def generator_state(rng: np.random.Generator) -> dict:
+def generator_state(rng: np.random.Generator) -> dict[str, Any]:
     """The JSON-serialisable state of a Generator (its bit generator's state dict)."""
-    return rng.bit_generator.state
+    return dict(rng.bit_generator.state)
 
 
-def set_generator_state(rng: np.random.Generator, state: dict) -> None:
+def set_generator_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
     """Restore a state captured by :func:`generator_state`, in place."""
     rng.bit_generator.state = state

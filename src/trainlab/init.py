@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from trainlab._checks import check_dtype, check_int, check_number
-from trainlab.registry import Registry
 from trainlab._rng import RngLike, as_generator
+from trainlab.registry import Registry
 
 Initializer = Callable[..., np.ndarray]
 
@@ -264,7 +264,9 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     leaky_relu: √(2/(1 + slope²)) with ``param`` the negative slope (default 0.01).
     """
     if not isinstance(nonlinearity, str):
-        raise TypeError(f"nonlinearity must be a string such as 'relu'. Received: {nonlinearity!r}.")
+        raise TypeError(
+            f"nonlinearity must be a string such as 'relu'. Received: {nonlinearity!r}."
+        )
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else check_number(param, "param")
         return math.sqrt(2.0 / (1.0 + slope**2))

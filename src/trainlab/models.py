@@ -109,7 +109,7 @@ class MLPConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "MLPConfig":
+    def from_dict(cls, data: dict[str, Any]) -> MLPConfig:
         """Build from :meth:`to_dict`'s output; unknown keys are an error."""
         if not isinstance(data, dict):
             raise TypeError(

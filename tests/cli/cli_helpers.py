@@ -21,7 +21,8 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
-def run_subprocess(*argv: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_subprocess(*argv: str, cwd: Path | None = None,
+                   timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m trainlab ARGV`` as a real process."""
     return subprocess.run([sys.executable, "-m", "trainlab", *map(str, argv)], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout, env=subprocess_env())

@@ -125,7 +125,8 @@ def test_evaluate_on_data_with_another_feature_count(capsys, finished_run):
 
 
 @pytest.mark.parametrize("make, fragments", [
-    (lambda p: np.savez(p.with_suffix(".npz"), X=np.zeros((3, 10))), ["64 features", "received 10"]),
+    (lambda p: np.savez(p.with_suffix(".npz"), X=np.zeros((3, 10))),
+     ["64 features", "received 10"]),
     (lambda p: np.savez(p.with_suffix(".npz"), Z=np.zeros((3, 64))), ["no array 'X'"]),
     (lambda p: p.with_suffix(".npz").write_bytes(b"PK\x03\x04garbage"), ["not a readable .npz"]),
     (lambda p: np.savez(p.with_suffix(".npz"), X=np.array([[object()]] * 3, dtype=object)),

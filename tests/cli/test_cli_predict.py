@@ -31,8 +31,8 @@ def test_states_split_and_metrics(capsys, finished_run):
 def test_evaluate_on_another_dataset_file(tmp_path, capsys, finished_run):
     ds = data.load_dataset("digits")
     np.savez(tmp_path / "some.npz", X=ds.X[:200], y=ds.y[:200])
-    status, out, err = run_cli(capsys, "evaluate", finished_run, "--data", f"npz:{tmp_path / 'some.npz'}",
-                               "--json")
+    status, out, err = run_cli(capsys, "evaluate", finished_run,
+                               "--data", f"npz:{tmp_path / 'some.npz'}", "--json")
     assert status == 0, err
     metrics = json.loads(out)["metrics"]
     # the same number computed by hand: saved scaler, saved model, argmax of the logits
@@ -84,7 +84,7 @@ def test_predict_reads_a_csv_by_feature_name(tmp_path, capsys, finished_run):
     with open(tmp_path / "in.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["target", *order])
-        for x, y in zip(ds.X[:20], ds.y[:20]):
+        for x, y in zip(ds.X[:20], ds.y[:20], strict=True):
             writer.writerow([int(y), *(x[names.index(n)] for n in order)])
     np.savez(tmp_path / "in.npz", X=ds.X[:20])
     for source, target in (("in.csv", "a.npz"), ("in.npz", "b.npz")):
@@ -119,7 +119,8 @@ def test_predict_regression(tmp_path, capsys):
     assert abs(y_mean - y[:200].mean()) < 1.0 and y_std > 1.0  # statistics in y's units
     scaled = model.forward(((X - mean) / std).astype(np.float32))[:, 0]
     expected = scaled * y_std + y_mean  # predictions come back in y's units
-    np.testing.assert_allclose([float(r["prediction"]) for r in rows], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose([float(r["prediction"]) for r in rows], expected,
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_a_relative_data_path_is_stored_absolute(tmp_path, capsys, monkeypatch):

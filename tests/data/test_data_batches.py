@@ -50,7 +50,7 @@ def test_dataloader_pairs_rows_and_covers_the_data(rng):
     y = np.arange(20)
     loader = DataLoader(X, y, batch_size=6, rng=rng)
     assert len(loader) == 4
-    for epoch in range(2):
+    for _epoch in range(2):
         seen = []
         for X_batch, y_batch in loader:
             np.testing.assert_array_equal(X_batch[:, 0], y_batch)
@@ -67,11 +67,11 @@ def test_dataloader_is_deterministic_for_a_generator_state():
         return [(xb.copy(), yb.copy()) for _ in range(2) for xb, yb in loader]
 
     a, b, c = run(1), run(1), run(2)
-    for (xa, ya), (xb, yb) in zip(a, b):
+    for (xa, ya), (xb, yb) in zip(a, b, strict=True):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
         assert xa.dtype == np.float32
-    assert not all(np.array_equal(ya, yc) for (_, ya), (_, yc) in zip(a, c))
+    assert not all(np.array_equal(ya, yc) for (_, ya), (_, yc) in zip(a, c, strict=True))
     assert not np.array_equal(a[0][0], X[a[0][1]])  # the transform was applied
 
 

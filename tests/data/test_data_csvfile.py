@@ -179,7 +179,8 @@ def test_numbers_are_parsed_exactly_as_python_parses_them(tmp_path):
     """pandas' parser, with the options used here, gives the correctly rounded double."""
     rng = np.random.default_rng(1)
     cells = [f"{rng.integers(1, 10**17)}e{rng.integers(-340, 291)}" for _ in range(3000)]
-    cells += [repr(float(v)) for v in rng.standard_normal(1000) * 10.0 ** rng.integers(-30, 30, 1000)]
+    values = rng.standard_normal(1000) * 10.0 ** rng.integers(-30, 30, 1000)
+    cells += [repr(float(v)) for v in values]
     cells += ["2.2250738585072011e-308", "4.9406564584124654e-324", "1.7976931348623157e308",
               "0.1", "0." + "0" * 400 + "1", "123456789012345678901234567890", "9007199254740993",
               "+.5", "5.", " 7 "]

@@ -50,7 +50,7 @@ def test_seeded_determinism_and_generator_seed():
     a = train_val_test_split(X, y, seed=7)
     b = train_val_test_split(X, y, seed=7)
     c = train_val_test_split(X, y, seed=8)
-    for u, v in zip(a, b):
+    for u, v in zip(a, b, strict=True):
         np.testing.assert_array_equal(u, v)
     assert not np.array_equal(a.X_train, c.X_train)
     g1, g2 = np.random.default_rng(3), np.random.default_rng(3)

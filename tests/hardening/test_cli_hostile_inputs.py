@@ -229,7 +229,8 @@ def test_not_a_run(capsys, run_copy, tmp_path, damage):
         target = tmp_path / "empty"
         target.mkdir()
     for argv in (["evaluate", target], ["train", "--resume", target, "-q"],
-                 ["predict", target, "--input", tmp_path / "x.csv", "--output", tmp_path / "p.csv"]):
+                 ["predict", target, "--input", tmp_path / "x.csv",
+                  "--output", tmp_path / "p.csv"]):
         code, _, err = run_cli(capsys, *argv)
         assert_one_clear_line(code, err, str(target))
 

@@ -240,8 +240,8 @@ CASES = {
     "Module.astype": (lambda v: nn.Linear(2, 3).astype(v), "dtype",
                       lambda: st.sampled_from([np.int32, np.float16, "x", None, complex])),
     "Parameter.data": (lambda v: nn.Parameter(v), "Parameter",
-                       lambda: st.sampled_from([np.ones(3, int), np.ones(2, bool), np.ones(2, complex),
-                                                np.array(["a"])])),
+                       lambda: st.sampled_from([np.ones(3, int), np.ones(2, bool),
+                                                np.ones(2, complex), np.array(["a"])])),
     "ReduceLROnPlateau.step.metric": (
         lambda v: optim.ReduceLROnPlateau(optim.SGD(params())).step(v), "metric",
         lambda: st.one_of(st.text(max_size=3), st.none(), st.lists(st.floats(), max_size=2))),
@@ -283,7 +283,8 @@ CASES = {
     "MLPConfig.dtype": (lambda v: MLPConfig(in_features=2, dtype=v), "dtype",
                         lambda: st.sampled_from(["float16", "int32", 3, None, "x", ["float32"]])),
     "MLPConfig.from_dict": (lambda v: MLPConfig.from_dict(v), "MLPConfig.from_dict",
-                            lambda: st.sampled_from([None, [], "x", {}, {"in_features": 2, "x": 1}])),
+                            lambda: st.sampled_from([None, [], "x", {},
+                                                     {"in_features": 2, "x": 1}])),
     "build_mlp.config": (lambda v: build_mlp(v), "config",
                          lambda: st.sampled_from([None, {"in_features": 2}, "mlp", 3])),
     "build_mlp.rng": (lambda v: build_mlp(MLPConfig(in_features=2), rng=v), "rng",
@@ -558,7 +559,8 @@ def test_transforms_refuse_bad_batches(transform, data_):
 @given(n=st.integers(2, 30), extra=st.integers(1, 5))
 def test_split_refuses_mismatched_rows(n, extra):
     assert_clear_error(
-        lambda: data.train_val_test_split(np.ones((n, 2)), np.zeros(n + extra)), "same number of rows")
+        lambda: data.train_val_test_split(np.ones((n, 2)), np.zeros(n + extra)),
+        "same number of rows")
 
 
 @pytest.mark.parametrize("X, y, expected", [
@@ -580,7 +582,8 @@ def test_fit_refuses_bad_training_data(X, y, expected):
 def test_fit_refuses_bad_validation_data():
     X, y = blobs(12)
     assert_clear_error(
-        lambda: small_trainer().fit(X, y, epochs=1, validation_data=(X[:, :2], y)), "validation_data")
+        lambda: small_trainer().fit(X, y, epochs=1, validation_data=(X[:, :2], y)),
+        "validation_data")
 
 
 @pytest.mark.parametrize("model, loss, optimizer, name", [
@@ -596,10 +599,13 @@ def test_trainer_refuses_wrong_objects(model, loss, optimizer, name):
 
 
 def test_trainer_refuses_both_clip_kinds():
-    assert_clear_error(lambda: small_trainer(clip_norm=1.0, clip_value=1.0), "clip_norm", "clip_value")
+    assert_clear_error(lambda: small_trainer(clip_norm=1.0, clip_value=1.0),
+                       "clip_norm", "clip_value")
 
 
 def test_linear_refuses_a_custom_init_with_non_finite_or_misshaped_weights():
-    assert_clear_error(lambda: nn.Linear(2, 3, init=lambda a, b, r, d: np.full((a, b), np.nan)), "init")
+    assert_clear_error(lambda: nn.Linear(2, 3, init=lambda a, b, r, d: np.full((a, b), np.nan)),
+                       "init")
     assert_clear_error(lambda: nn.Linear(2, 3, init=lambda a, b, r, d: np.ones((b, a))), "init")
-    assert_clear_error(lambda: nn.Linear(2, 3, init=lambda a, b, r, d: np.full((a, b), "x")), "init")
+    assert_clear_error(lambda: nn.Linear(2, 3, init=lambda a, b, r, d: np.full((a, b), "x")),
+                       "init")

@@ -56,7 +56,7 @@ def test_special_files_are_refused_at_once(tmp_path, kind):
     path, words = _special(tmp_path, kind)
     calls = ", ".join(f"attempt(lambda: {call})" for call in READERS.values())
     result = measure(f"[{calls}] if (p := {path!r}) else None", timeout=60)
-    for reader, (error, message, classes) in zip(READERS, result["outcome"]):
+    for reader, (error, message, classes) in zip(READERS, result["outcome"], strict=True):
         assert "ValueError" in classes, (reader, error, message)
         assert path in message and words in message and "regular file" in message, message
     assert result["seconds"] < 5 and result["peak_mib"] < 50, result

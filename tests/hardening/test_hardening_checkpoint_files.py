@@ -69,7 +69,10 @@ def test_the_intact_checkpoint_loads(saved):
 @pytest.mark.parametrize("keep", [0, 1, 7, 8, 9, 64, 0.25, 0.5, 0.9, -8, -1])
 def test_truncated_checkpoint(tmp_path, saved, keep):
     _, raw = saved
-    n = int(len(raw) * keep) if isinstance(keep, float) else (keep if keep >= 0 else len(raw) + keep)
+    if isinstance(keep, float):
+        n = int(len(raw) * keep)
+    else:
+        n = keep if keep >= 0 else len(raw) + keep
     assert_untrusted(write(tmp_path, raw[:n]), "truncated")
 
 
@@ -219,7 +222,8 @@ def test_checkpoint_from_an_incompatible_model_names_the_layer(saved, config, wo
     before = {k: v.copy() for k, v in trainer.model.state_dict().items()}
     assert_clear_error(lambda: restore_checkpoint(path, trainer), str(path), *words)
     after = trainer.model.state_dict()
-    assert all(np.array_equal(before[k], after[k]) for k in before), "a failed restore changed weights"
+    assert all(np.array_equal(before[k], after[k]) for k in before), \
+        "a failed restore changed weights"
     assert trainer.epoch == 0 and trainer.global_step == 0
 
 

@@ -16,8 +16,8 @@ from trainlab.cli import main
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    assert main(["train", "--data", "iris", "--epochs", "30", "--lr", "0.01", "--hidden", "16", "-q",
-                 "--no-monitor", "--out", str(out), "--name", "iris"]) == 0
+    assert main(["train", "--data", "iris", "--epochs", "30", "--lr", "0.01", "--hidden", "16",
+                 "-q", "--no-monitor", "--out", str(out), "--name", "iris"]) == 0
     return out / "iris"
 
 

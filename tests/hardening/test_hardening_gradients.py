@@ -7,11 +7,11 @@ agree with the float64 ones to float32 round-off and keep their dtype.
 from __future__ import annotations
 
 import numpy as np
-from gradcheck import numerical_gradient
 from hardening_support import FUZZ, FUZZ_SMALL
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gradcheck import numerical_gradient
 from trainlab import init, nn
 
 seeds = st.integers(0, 2**31 - 1)
@@ -182,7 +182,8 @@ def test_sequential_gradients(n, sizes, act, norm, seed):
 
     def make():
         layers = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], [*sizes[1:-1], 2])):
+        # one size gives no pair (the fallback below); otherwise the lists have one length
+        for i, (a, b) in enumerate(zip(sizes[:-1], [*sizes[1:-1], 2], strict=False)):
             layers.append(nn.Linear(a, b, rng=seed + i, dtype=np.float64))
             if norm == "layer" and b > 1:
                 layers.append(nn.LayerNorm(b, dtype=np.float64))
@@ -277,7 +278,7 @@ def test_float32_matches_float64_and_keeps_its_dtype(name, n, d, seed):
         for p in layer.parameters():
             assert p.grad.dtype == dt
         outputs[np.dtype(dt).name] = (y, dx)
-    for a, b in zip(outputs["float32"], outputs["float64"]):
+    for a, b in zip(outputs["float32"], outputs["float64"], strict=True):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
 
 
@@ -292,7 +293,8 @@ def test_float32_matches_float64_and_keeps_its_dtype(name, n, d, seed):
 def test_initializers_shapes_dtypes_bounds_and_seeds(name, fan_in, fan_out, dtype, seed):
     w = init.INITIALIZERS[name](fan_in, fan_out, rng=seed, dtype=dtype)
     assert w.shape == (fan_in, fan_out) and w.dtype == dtype and np.isfinite(w).all()
-    np.testing.assert_array_equal(w, init.INITIALIZERS[name](fan_in, fan_out, rng=seed, dtype=dtype))
+    again = init.INITIALIZERS[name](fan_in, fan_out, rng=seed, dtype=dtype)
+    np.testing.assert_array_equal(w, again)
     var = init.weight_variance(name, fan_in, fan_out)
     if "uniform" in name or name == "torch_default":
         assert np.abs(w).max() <= np.sqrt(3 * var) * (1 + 1e-6)

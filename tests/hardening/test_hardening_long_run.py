@@ -65,7 +65,8 @@ def test_two_hundred_epochs_memory_flat_and_state_consistent(tmp_path):
     epochs = sorted(samples)[1:]
     values = [samples[e] for e in epochs]
     growth_per_epoch = slope(epochs, values)
-    print(f"traced memory every {SAMPLE_EVERY} epochs: {samples}; slope {growth_per_epoch:.0f} B/epoch")
+    print(f"traced memory every {SAMPLE_EVERY} epochs: {samples}; "
+          f"slope {growth_per_epoch:.0f} B/epoch")
     assert growth_per_epoch < 1536, (growth_per_epoch, samples)
     assert max(values) - min(values) < 1_000_000, samples
 

@@ -68,23 +68,23 @@ def test_optimizer_steps_keep_dtype_and_finiteness_and_resume_exactly(
              for _ in range(2 * steps)]
 
     def step(optimizer, ps, g):
-        for p, gi in zip(ps, g):
+        for p, gi in zip(ps, g, strict=True):
             p.grad[...] = gi
         optimizer.step()
 
     for g in grads[:steps]:
         step(opt, params, g)
-    for p, s in zip(params, shape_list):
+    for p, s in zip(params, shape_list, strict=True):
         assert p.data.shape == s and p.data.dtype == dtype and p.grad.dtype == dtype
         assert np.isfinite(p.data).all()
-    for t, p in zip(twin, params):
+    for t, p in zip(twin, params, strict=True):
         t.data[...] = p.data
     resumed = cls(twin, lr=lr, **kw)
     resumed.load_state_dict(opt.state_dict())
     for g in grads[steps:]:
         step(opt, params, g)
         step(resumed, twin, g)
-    for p, t in zip(params, twin):
+    for p, t in zip(params, twin, strict=True):
         np.testing.assert_array_equal(p.data, t.data)
 
 
@@ -154,7 +154,7 @@ def test_clip_grad_value_bounds_every_element(shape_list, dtype, seed, clip):
         p.grad[...] = 10 * rng.standard_normal(p.shape)
         originals.append(p.grad.copy())
     optim.clip_grad_value(params, clip)
-    for p, g in zip(params, originals):
+    for p, g in zip(params, originals, strict=True):
         assert p.grad.dtype == dtype
         np.testing.assert_array_equal(p.grad, np.clip(g, -dtype(clip), dtype(clip)))
 
@@ -173,10 +173,10 @@ def test_split_is_a_stratified_partition(n, classes, val, test, seed):
     parts = [split.X_train, split.X_val, split.X_test]
     rows = np.concatenate([p[:, 0] for p in parts])
     assert sorted(rows.tolist()) == list(range(n))  # disjoint and complete
-    for part, labels in zip(parts, [split.y_train, split.y_val, split.y_test]):
+    for part, labels in zip(parts, [split.y_train, split.y_val, split.y_test], strict=True):
         np.testing.assert_array_equal(labels, part[:, 0].astype(int) % classes)
     again = data.train_val_test_split(X, y, val_fraction=val, test_fraction=test, seed=seed)
-    for a, b in zip(split, again):
+    for a, b in zip(split, again, strict=True):
         np.testing.assert_array_equal(a, b)
     if len(split.y_test) >= 2 * classes:
         counts = np.bincount(split.y_test, minlength=classes)

@@ -21,7 +21,8 @@ def test_sigmoid_is_one_over_one_plus_exp_minus_z():
 
 
 def test_tanh_is_the_ratio_of_exponentials_and_its_derivative_is_four_sigma_2z_terms():
-    np.testing.assert_allclose(nn.Tanh().forward(Z), (np.exp(Z) - np.exp(-Z)) / (np.exp(Z) + np.exp(-Z)),
+    np.testing.assert_allclose(nn.Tanh().forward(Z),
+                               (np.exp(Z) - np.exp(-Z)) / (np.exp(Z) + np.exp(-Z)),
                                rtol=1e-14, atol=1e-16)
     s2 = 1 / (1 + np.exp(-2 * Z))
     np.testing.assert_allclose(_derivative(nn.Tanh(), Z), 4 * s2 * (1 - s2), rtol=1e-8, atol=1e-15)
@@ -42,8 +43,8 @@ def test_relu_and_its_derivative_one_for_positive_zero_below():
 def test_elu_is_z_above_zero_and_alpha_exp_minus_one_below(alpha):
     expected = np.where(Z >= 0, Z, alpha * (np.exp(Z) - 1))
     np.testing.assert_allclose(nn.ELU(alpha).forward(Z), expected, rtol=1e-14, atol=1e-16)
-    np.testing.assert_allclose(_derivative(nn.ELU(alpha), Z), np.where(Z > 0, 1.0, alpha * np.exp(Z)),
-                               rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(_derivative(nn.ELU(alpha), Z),
+                               np.where(Z > 0, 1.0, alpha * np.exp(Z)), rtol=1e-14, atol=1e-300)
 
 
 def test_selu_is_lambda_times_elu_alpha_with_the_notes_constants():
@@ -68,4 +69,5 @@ def test_selu_with_lecun_normal_weights_preserves_mean_and_variance_layer_after_
 def test_softmax_is_exp_over_the_sum_of_exps():
     z = np.random.default_rng(1).normal(0, 5, size=(6, 5))
     e = np.exp(z)
-    np.testing.assert_allclose(nn.Softmax().forward(z), e / e.sum(axis=1, keepdims=True), rtol=1e-14)
+    np.testing.assert_allclose(nn.Softmax().forward(z), e / e.sum(axis=1, keepdims=True),
+                               rtol=1e-14)

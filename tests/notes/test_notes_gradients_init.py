@@ -15,7 +15,8 @@ def _sigmoid_stack(depth: int, width: int, seed: int) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Linear(8, width, init="xavier_normal", rng=rng, dtype=np.float64),
                                nn.Sigmoid()]
     for _ in range(depth - 1):
-        layers += [nn.Linear(width, width, init="xavier_normal", rng=rng, dtype=np.float64), nn.Sigmoid()]
+        layers += [nn.Linear(width, width, init="xavier_normal", rng=rng, dtype=np.float64),
+                   nn.Sigmoid()]
     layers.append(nn.Linear(width, 3, init="xavier_normal", rng=rng, dtype=np.float64))
     return nn.Sequential(*layers)
 
@@ -47,7 +48,8 @@ def test_sigmoid_weight_gradient_carries_k_plus_one_factors_of_a_quarter():
     assert grads[0] < 1e-3 * grads[-1]
 
 
-def _orthogonal_stack(depth: int, width: int, factor: float, activation: type[nn.Module]) -> nn.Sequential:
+def _orthogonal_stack(depth: int, width: int, factor: float,
+                      activation: type[nn.Module]) -> nn.Sequential:
     """Linear layers W = M·Q (Q orthogonal, fixed seed): each multiplies a norm by exactly M."""
     rng = np.random.default_rng(2)
     layers: list[nn.Module] = []
@@ -103,7 +105,8 @@ def test_after_100_naive_layers_the_variance_is_a_third_to_the_100():
     x = rng.standard_normal((128, 128))
     h = x
     for _ in range(100):
-        h = nn.Linear(128, 128, bias=False, init="naive_uniform", rng=rng, dtype=np.float64).forward(h)
+        layer = nn.Linear(128, 128, bias=False, init="naive_uniform", rng=rng, dtype=np.float64)
+        h = layer.forward(h)
     ratio = h.var() / x.var()
     assert abs(math.log10(ratio / (1 / 3) ** 100)) < 0.3  # (1/3)^100 ≈ 1.9e-48, within ×2
     assert ratio < 1e-47
@@ -143,7 +146,7 @@ def test_he_init_half_the_relu_units_are_zero_and_the_second_moment_is_kept():
     x = rng.standard_normal((1000, 256))
     h = x
     zero_fraction, halves = [], []
-    for layer in range(20):
+    for _layer in range(20):
         z = nn.Linear(256, 256, bias=False, init="he_normal", rng=rng, dtype=np.float64).forward(h)
         h = nn.ReLU().forward(z)
         zero_fraction.append(float(np.mean(h == 0)))

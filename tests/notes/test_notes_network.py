@@ -47,7 +47,8 @@ def test_output_layer_sigmoid_for_binary_softmax_for_multiclass_identity_for_reg
     labels = rng.integers(0, 4, size=n)
     s = nn.Softmax().forward(logits)
     ce = nn.CrossEntropyLoss()
-    np.testing.assert_allclose(ce(logits, labels), -np.mean(np.log(s[np.arange(n), labels])), rtol=1e-13)
+    np.testing.assert_allclose(ce(logits, labels), -np.mean(np.log(s[np.arange(n), labels])),
+                               rtol=1e-13)
     onehot = np.eye(4)[labels]
     np.testing.assert_allclose(ce.backward(), (s - onehot) / n, rtol=1e-12, atol=1e-17)
 

@@ -37,7 +37,8 @@ def test_batchnorm_training_uses_batch_statistics_and_test_time_the_moving_avera
     rng = np.random.default_rng(1)
     gamma, beta_shift, eps, beta = np.array([2.0, 0.5, 1.0]), np.array([-1.0, 0.0, 3.0]), 1e-3, 0.8
     layer = _batchnorm(3, gamma, beta_shift, eps=eps, momentum=1 - beta)
-    assert nn.BatchNorm(3).weight.data.tolist() == [1, 1, 1] and nn.BatchNorm(3).bias.data.tolist() == [0, 0, 0]
+    fresh = nn.BatchNorm(3)
+    assert fresh.weight.data.tolist() == [1, 1, 1] and fresh.bias.data.tolist() == [0, 0, 0]
     mu_star, var_star = np.zeros(3), np.ones(3)
     for _ in range(4):
         z = rng.normal(5.0, 3.0, size=(16, 3))
@@ -50,7 +51,8 @@ def test_batchnorm_training_uses_batch_statistics_and_test_time_the_moving_avera
     np.testing.assert_allclose(layer.running_var, var_star, rtol=1e-13)
     layer.eval()
     z = rng.normal(5.0, 3.0, size=(4, 3))
-    np.testing.assert_allclose(layer.forward(z), gamma * (z - mu_star) / np.sqrt(var_star + eps) + beta_shift,
+    np.testing.assert_allclose(layer.forward(z),
+                               gamma * (z - mu_star) / np.sqrt(var_star + eps) + beta_shift,
                                rtol=1e-12)
 
 
@@ -73,10 +75,12 @@ def test_batch_norm_normalises_columns_layer_norm_normalises_rows():
 
 def test_batchnorm_sits_between_the_affine_map_and_the_activation():
     """φ(BN(Wh + b)), e.g. tanh(BN(wᵀh)): the models put the norm there."""
-    model = build_mlp(MLPConfig(4, (5,), 2, "tanh", "xavier_normal", norm="batch", dtype="float64"), rng=0)
+    config = MLPConfig(4, (5,), 2, "tanh", "xavier_normal", norm="batch", dtype="float64")
+    model = build_mlp(config, rng=0)
     x = np.random.default_rng(4).standard_normal((8, 4))
     linear, bn, tanh = model[0], model[1], model[2]
-    assert isinstance(linear, nn.Linear) and isinstance(bn, nn.BatchNorm) and isinstance(tanh, nn.Tanh)
+    assert isinstance(linear, nn.Linear) and isinstance(bn, nn.BatchNorm)
+    assert isinstance(tanh, nn.Tanh)
     z = x @ linear.weight.data + linear.bias.data
     h = np.tanh((z - z.mean(0)) / np.sqrt(z.var(0) + 1e-5))
     expected = h @ model[3].weight.data + model[3].bias.data

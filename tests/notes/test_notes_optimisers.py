@@ -130,7 +130,7 @@ def test_clip_by_norm_keeps_the_direction_and_caps_the_length():
     small = _params(rng, 0.01)
     before = [p.grad.copy() for p in small]
     optim.clip_grad_norm(small, 1.5)
-    for p, b in zip(small, before):
+    for p, b in zip(small, before, strict=True):
         np.testing.assert_array_equal(p.grad, b)
 
 
@@ -139,6 +139,7 @@ def test_clip_by_value_is_max_min_elementwise():
     params = _params(rng, 3.0)
     expected = [np.maximum(np.minimum(p.grad, 0.7), -0.7) for p in params]
     optim.clip_grad_value(params, 0.7)
-    for p, e in zip(params, expected):
+    for p, e in zip(params, expected, strict=True):
         np.testing.assert_array_equal(p.grad, e)
-    assert any((np.abs(e) == 0.7).any() for e in expected) and any((np.abs(e) < 0.7).any() for e in expected)
+    assert any((np.abs(e) == 0.7).any() for e in expected)
+    assert any((np.abs(e) < 0.7).any() for e in expected)

@@ -153,7 +153,8 @@ def _registry(monkeypatch, points):
 
 def test_a_plugin_that_shadows_a_built_in_name_is_an_error_naming_both(monkeypatch):
     registry = _registry(monkeypatch, [_Point("relu", "pkg.mod:Relu", float)])
-    with pytest.raises(RegistryError, match=r"both built in .*builtins.int.* and a plugin .*pkg.mod:Relu"):
+    with pytest.raises(RegistryError,
+                       match=r"both built in .*builtins.int.* and a plugin .*pkg.mod:Relu"):
         registry["relu"]
 
 

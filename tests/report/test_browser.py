@@ -91,8 +91,8 @@ def test_the_probe_detects_a_broken_image(report, tmp_path):
     browser = chromium()
     page, count = probed_copy(report, tmp_path)
     html = page.read_text(encoding="utf-8")
-    page.write_text(html.replace('src="data:image/png;base64,', 'src="data:image/png;base64,AAAA', 1),
-                    encoding="utf-8")
+    broken = html.replace('src="data:image/png;base64,', 'src="data:image/png;base64,AAAA', 1)
+    page.write_text(broken, encoding="utf-8")
     dom = dump_dom(browser, page, tmp_path / "profile")
     probe = re.search(r"images=(\d+) loaded=(\d+)", dom)
     assert probe is not None

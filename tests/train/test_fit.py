@@ -221,7 +221,7 @@ def test_clipping_by_norm_is_applied(small_digits):
     trainer.fit(X, y, epochs=1)
     assert len(recorder.reported) == trainer.global_step == math.ceil(300 / 32)
     assert any(b > 0.5 for b in recorder.before)
-    for measured, (before, after, actual) in zip(recorder.before, recorder.reported):
+    for measured, (before, after, actual) in zip(recorder.before, recorder.reported, strict=True):
         assert before == pytest.approx(measured, rel=1e-5)
         assert after == pytest.approx(actual, rel=1e-12)
         assert after == pytest.approx(min(measured, 0.5), rel=1e-5)
@@ -244,7 +244,7 @@ def test_without_clipping_the_norms_before_and_after_agree(small_digits):
     X, y, _, _ = small_digits
     recorder = ClipRecorder()
     make_trainer(callbacks=[recorder]).fit(X[:64], y[:64], epochs=1)
-    for measured, (before, after, _) in zip(recorder.before, recorder.reported):
+    for measured, (before, after, _) in zip(recorder.before, recorder.reported, strict=True):
         assert before == after == pytest.approx(measured, rel=1e-5)
 
 

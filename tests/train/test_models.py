@@ -101,7 +101,7 @@ def test_one_seed_fixes_every_layer():
     config = MLPConfig(6, (5, 4), 2, dropout=0.5, dropconnect=0.2, init="he_normal")
     a, b, c = build_mlp(config, rng=3), build_mlp(config, rng=3), build_mlp(config, rng=4)
     for (name, pa), (_, pb), (_, pc) in zip(
-        a.named_parameters(), b.named_parameters(), c.named_parameters()
+        a.named_parameters(), b.named_parameters(), c.named_parameters(), strict=True
     ):
         np.testing.assert_array_equal(pa.data, pb.data, err_msg=name)
         if name.endswith("weight"):

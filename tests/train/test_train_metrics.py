@@ -94,3 +94,10 @@ def test_running_metrics_equal_the_metrics_of_all_batches(rng):
         "loss": 1.0,
         "accuracy": skm.accuracy_score(labels, logits.argmax(1)),
     }
+
+
+def test_running_metrics_without_ss_tot_report_no_r2(rng):
+    y = rng.standard_normal((6, 1))
+    running = RunningMetrics("regression")
+    running.update(mse(y, 2 * y), 2 * y, y, None)
+    assert set(running.result()) == {"loss", "mse"}

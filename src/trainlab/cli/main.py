@@ -7,9 +7,20 @@ import contextlib
 import difflib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
+from trainlab import __version__
+from trainlab.cli import evaluate, predict, report_cmd, train
+from trainlab.cli.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    UsageError,
+    one_line,
+    report,
+)
+from trainlab.lab.runner import main as lab_main
 from trainlab.recipe.settings import SettingError
-from trainlab.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line, report
 
 
 class Parser(argparse.ArgumentParser):
@@ -18,21 +29,20 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        self.commands: dict[str, Parser] = {}  # the subcommands' parsers, by name
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}; see '{self.prog} --help'.")
 
 
 def build_parser() -> Parser:
-    from trainlab.cli import evaluate, predict, report_cmd, train
-
     parser = Parser(
         prog="trainlab",
         description="Train, evaluate and inspect MLPs, and run the lab's experiments.",
         epilog="Exit status: 0 success, 1 training failed, 2 bad usage or settings, "
         "130 interrupted. 'trainlab COMMAND --help' lists a command's options.",
     )
-    parser.add_argument("--version", action="version", version=f"trainlab {_version()}")
+    parser.add_argument("--version", action="version", version=f"trainlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     train.add_parser(sub)
     evaluate.add_parser(sub)
@@ -41,6 +51,7 @@ def build_parser() -> Parser:
     sub.add_parser("lab", help="run the experiments behind the notes' claims "
                    "(trainlab lab list | run NAME | run all; see 'trainlab lab --help')",
                    add_help=False)
+    parser.commands = sub.choices
     return parser
 
 
@@ -48,24 +59,15 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
     """Run BLAS on one thread: trainlab's matrices are small, threads cost more than they
     save on a busy machine, and one thread keeps every sum in the same order on any
     machine (the same command gives the same numbers)."""
-    try:
+    try:  # (an optional import: threadpoolctl comes with scikit-learn, not with trainlab)
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _version() -> str:
-    from trainlab import __version__
-
-    return __version__
-
-
 def _unknown_option(parser: Parser, command: str | None, extras: list[str]) -> UsageError:
-    sub = parser
-    if command is not None:
-        for action in parser._subparsers._group_actions:  # noqa: SLF001 - argparse's own map
-            sub = action.choices.get(command, parser)
+    sub = parser if command is None else parser.commands.get(command, parser)
     options = [o for action in sub._actions for o in action.option_strings]  # noqa: SLF001
     first = extras[0]
     flag = first.split("=", 1)[0]
@@ -82,8 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
         if argv and argv[0] == "lab":
-            from trainlab.lab.runner import main as lab_main
-
             return lab_main(argv[1:])
         parser = build_parser()
         args, extras = parser.parse_known_args(argv)

@@ -254,10 +254,11 @@ def run(args: argparse.Namespace) -> int:
     with np.errstate(all="ignore"):
         outputs = loaded.predict(X)
     if not np.isfinite(outputs).all():
-        raise UsageError(f"setting 'input' (--input): the model's outputs are not finite for "
+        raise UsageError("setting 'input' (--input): the model's outputs are not finite for "
                          "some examples (inputs far outside the training data?).")
     write_predictions(output, loaded, outputs)
-    kind = "class predictions and probabilities" if loaded.task == "classification" else "predictions"
+    kind = ("class predictions and probabilities" if loaded.task == "classification"
+            else "predictions")
     print(f"wrote {kind} for {X.shape[0]} examples to {output}")
     return EXIT_OK
 

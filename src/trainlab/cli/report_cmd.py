@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from trainlab.cli.errors import EXIT_OK, UsageError, one_line
+from trainlab.report.run_report import write_run_report
 from trainlab.runs.record import RunRecord
+from trainlab.train import CheckpointError
 
 
 def add_parser(sub: Any) -> None:
@@ -26,9 +28,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trainlab.report.run_report import write_run_report
-    from trainlab.train import CheckpointError
-
     run_obj = RunRecord.open(args.run)
     try:
         path = write_run_report(run_obj.path, output=args.output)

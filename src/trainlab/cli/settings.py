@@ -13,6 +13,7 @@ applies to the chosen optimizer, schedule and augmentation).
 from __future__ import annotations
 
 import argparse
+import tomllib
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,8 +65,6 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
 
 def _option_value(text: str) -> Any:
     """A KEY=VALUE option's value: a TOML scalar (number, true/false, string)."""
-    import tomllib
-
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:

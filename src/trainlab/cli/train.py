@@ -22,6 +22,9 @@ from typing import Any
 
 from trainlab.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, one_line
 from trainlab.cli.settings import SETTINGS, add_setting_flags, flag_values, resolve
+from trainlab.diagnostics.sections import health_table, text_table
+from trainlab.runs.run import Run
+from trainlab.train import EpochLog, ProgressBar
 
 RESUME_FLAGS = ("epochs",)
 
@@ -46,16 +49,12 @@ def add_parser(sub: Any) -> None:
 
 
 def _progress(quiet: bool) -> list[Any]:
-    from trainlab.train import EpochLog, ProgressBar
-
     if quiet:
         return []
     return [ProgressBar(sys.stdout) if _terminal_width() >= 40 else EpochLog(sys.stdout)]
 
 
 def run(args: argparse.Namespace) -> int:
-    from trainlab.runs.run import Run
-
     command = ["trainlab", *getattr(args, "argv", [])]
     if args.resume is not None:
         given = [s for s in SETTINGS if hasattr(args, s.name) and s.name not in RESUME_FLAGS]
@@ -106,8 +105,6 @@ def report(session: Any, outcome: Any) -> int:
 
 
 def print_summary(session: Any, outcome: Any) -> None:
-    from trainlab.diagnostics.sections import health_table, text_table
-
     final = outcome.final
     print()
     print(f"run: {session.run_dir}")

@@ -9,10 +9,11 @@ against the data without ever reading more than was declared.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 # The largest factor by which deflate (gzip, zip) can expand data: 1032:1 for a stream
 # of one repeated byte. A stream that declares more is lying about its size.
@@ -41,7 +42,7 @@ def file_kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def open_regular(path: str | os.PathLike, owner: str) -> tuple[BinaryIO, int]:
+def open_regular(path: str | os.PathLike, owner: str) -> tuple[io.BufferedReader, int]:
     """Open ``path`` for binary reading if it is a regular file; return it and its size.
 
     The file is opened without blocking (a FIFO would otherwise wait for a writer) and
@@ -70,17 +71,18 @@ def open_regular(path: str | os.PathLike, owner: str) -> tuple[BinaryIO, int]:
     return handle, info.st_size
 
 
-def read_exactly(stream: BinaryIO, buffer: memoryview, chunk: int = 1 << 20) -> int:
+class ReadInto(Protocol):
+    """A binary stream that fills a buffer: a file, a gzip stream, a zip archive's member."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+def read_exactly(stream: ReadInto, buffer: memoryview, chunk: int = 1 << 20) -> int:
     """Fill ``buffer`` from ``stream``; return the number of bytes read (less at the end
     of the stream). Never reads past the buffer."""
     filled, size = 0, len(buffer)
     while filled < size:
-        if hasattr(stream, "readinto"):
-            n = stream.readinto(buffer[filled:min(size, filled + chunk)])
-        else:  # pragma: no cover - every stream used here has readinto
-            data = stream.read(min(chunk, size - filled))
-            n = len(data)
-            buffer[filled:filled + n] = data
+        n = stream.readinto(buffer[filled:min(size, filled + chunk)])
         if not n:
             break
         filled += n

@@ -86,4 +86,5 @@ class DataLoader:
 
     def __repr__(self) -> str:
         return (f"DataLoader(n={self.X.shape[0]}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last}, transform={self.transform!r})")
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, "
+                f"transform={self.transform!r})")

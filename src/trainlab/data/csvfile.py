@@ -406,7 +406,7 @@ def read_csv_frame(
                 odd = tuple(j for j in _numeric_below(first, below, kinds)
                             if _kind(first[j]) == "text")
         else:
-            has_header = header
+            has_header = bool(header)  # True or False: _check_header allows nothing else
             note = f"header={header}"
         if has_header:
             names = _header_names(path, first)
@@ -416,8 +416,7 @@ def read_csv_frame(
             names = [f"x{j}" for j in range(width)]
             kinds = _column_kinds([first, *below], width)
         source = CsvSource(path, delimiter, has_header, note, odd)
-        frame = None
-        for attempt in range(2):
+        for attempt in range(2):  # the second attempt reads the text columns found as text
             try:
                 frame = _pandas_read(handle, source, kinds)
                 break
@@ -451,12 +450,19 @@ class _Column:
     codes: np.ndarray | None = None
     categories: tuple[str, ...] = ()
 
+    @property
+    def category_codes(self) -> np.ndarray:
+        """The codes of a text column; a numeric column has none."""
+        if self.codes is None:
+            raise TypeError(f"column {self.name!r} holds numbers, not categories")
+        return self.codes
+
     def cell(self, row: int) -> str:
         """The value at ``row`` as text ("" when missing)."""
         if self.numbers is not None:
             value = self.numbers[row]
             return "" if np.isnan(value) else repr(float(value))
-        code = int(self.codes[row])
+        code = int(self.category_codes[row])
         return "" if code < 0 else self.categories[code]
 
     def as_numbers(self) -> np.ndarray:
@@ -465,7 +471,8 @@ class _Column:
             return self.numbers
         parsed = (_number(c) for c in self.categories)
         values = np.array([np.nan if v is None else v for v in parsed], dtype=np.float64)
-        return np.where(self.codes >= 0, values[np.maximum(self.codes, 0)], np.nan)
+        codes = self.category_codes
+        return np.where(codes >= 0, values[np.maximum(codes, 0)], np.nan)
 
 
 @dataclass
@@ -488,7 +495,7 @@ def _table(frame) -> _Table:
         return _Table([_Column(name, numbers=matrix[:, j]) for j, name in enumerate(names)],
                       matrix)
     columns = []
-    for name, (_, series) in zip(names, frame.items()):
+    for name, (_, series) in zip(names, frame.items(), strict=True):
         kind = getattr(series.dtype, "kind", "O")
         if not isinstance(series.dtype, pd.CategoricalDtype) and kind in "biuf":
             numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -506,7 +513,7 @@ def _has_missing(frame) -> bool:
     if not any(isinstance(dtype, pd.CategoricalDtype) for dtype in frame.dtypes):
         return bool(np.isnan(frame.to_numpy(dtype=np.float64, copy=False)).any())
     return any(bool(np.isnan(c.numbers).any()) if c.numbers is not None
-               else bool((c.codes < 0).any()) for c in _table(frame).columns)
+               else bool((c.category_codes < 0).any()) for c in _table(frame).columns)
 
 
 def _problem(columns: list[_Column], source: CsvSource | None, owner: str, row: int, j: int,
@@ -662,16 +669,17 @@ def frame_to_dataset(
 def _text_target(columns: list[_Column], j: int, task, dtype, source, owner):
     """Class labels from a categorical column (its values stripped of spaces)."""
     column = columns[j]
-    missing = np.flatnonzero(column.codes < 0)
+    missing = np.flatnonzero(column.category_codes < 0)
     if missing.size:
         raise _problem(columns, source, owner, int(missing[0]), j, None)
     if source is not None and source.file_column(column.name) in source.odd_first_row:
         line, fields = _locate(source, 0)
         raise ValueError(
             f"{owner}: line {line}, column {column.name!r}: the first row holds the text "
-            f"{_show(fields[source.file_column(column.name)])} where the rows below hold numbers, so it would become a class "
-            f"of its own ({source.header_note}, or header=False to keep it as data)."
+            f"{_show(fields[source.file_column(column.name)])} where the rows below hold numbers, "
+            f"so it would become a class of its own ({source.header_note}, or header=False to "
+            "keep it as data)."
         )
     categories = np.array([c.strip() for c in column.categories], dtype=object)
     labels_of_category, task, class_names = encode_targets(categories, task, dtype, owner)
-    return labels_of_category[column.codes], task, class_names
+    return labels_of_category[column.category_codes], task, class_names

@@ -117,6 +117,9 @@ class Dataset:
         """Number of classes (len(class_names), else max label + 1); None for regression."""
         if self.task != "classification":
             return None
+        return self._class_count()
+
+    def _class_count(self) -> int:
         if self.class_names is not None:
             return len(self.class_names)
         return int(self.y.max()) + 1 if self.y.size else 0
@@ -125,7 +128,7 @@ class Dataset:
     def n_outputs(self) -> int:
         """Width of the network's output layer: n_classes logits, or the k regression targets."""
         if self.task == "classification":
-            return self.n_classes
+            return self._class_count()
         return 1 if self.y.ndim == 1 else self.y.shape[1]
 
     def __repr__(self) -> str:

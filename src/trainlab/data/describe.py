@@ -61,7 +61,8 @@ def describe(dataset: Dataset) -> DataSummary:
     std = X.std(axis=0)
     counts = None
     if dataset.task == "classification":
-        counts = np.bincount(np.asarray(dataset.y, dtype=np.int64), minlength=dataset.n_classes)
+        counts = np.bincount(np.asarray(dataset.y, dtype=np.int64),
+                             minlength=dataset.n_classes or 0)
     return DataSummary(
         n_samples=X.shape[0],
         n_features=X.shape[1],

@@ -38,7 +38,8 @@ _GZIP_SIGNATURE = b"\x1f\x8b"
 _TRAILING_PROBE = 1 << 20  # how far past the declared data a gzip stream is followed
 
 
-def _read_header(read: Callable[[int], bytes], source: str) -> tuple[np.dtype, tuple[int, ...], int]:
+def _read_header(read: Callable[[int], bytes],
+                 source: str) -> tuple[np.dtype, tuple[int, ...], int]:
     """Type, shape and header length of an IDX stream; ``read(n)`` returns up to n bytes."""
     head = read(4)
     if len(head) < 4:
@@ -95,7 +96,7 @@ def _empty_native(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
 
 def _bytes_of(array: np.ndarray) -> memoryview:
     """The writable bytes of a C-contiguous array."""
-    return memoryview(array.reshape(-1).view(np.uint8))
+    return array.reshape(-1).view(np.uint8).data
 
 
 def _to_native_order(array: np.ndarray, stored: np.dtype) -> np.ndarray:

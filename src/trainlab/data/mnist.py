@@ -115,7 +115,8 @@ def _find(data_dir: Path, source: IdxSource, stem: str) -> Path | None:
 
 def _missing_files_message(source: IdxSource, data_dir: Path | None, stems: list[str],
                            reason: str) -> str:
-    where = f"the directory {data_dir}" if data_dir is not None else "a directory passed as data_dir"
+    where = (f"the directory {data_dir}" if data_dir is not None
+             else "a directory passed as data_dir")
     files = "\n".join(f"  {stem}.gz  (MD5 {source.md5[stem + '.gz']})" for stem in stems)
     mirrors = "\n".join(f"  {m}" for m in source.mirrors)
     return (
@@ -153,7 +154,7 @@ def _locate_or_download(source: IdxSource, data_dir: Path, stems: list[str], dow
             source, data_dir, still_missing,
             "files missing and the download failed (is the network reachable?):\n  "
             + "\n  ".join(failures)))
-    return found
+    return {stem: path for stem, path in found.items() if path is not None}  # all found
 
 
 def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +183,9 @@ def load_mnist_idx(
     split: "train" (60,000 images), "test" (10,000) or "all" (train rows first, then test).
     """
     if name not in SOURCES:
-        raise ValueError(f"load_mnist_idx: name must be one of {tuple(SOURCES)}. Received: {name!r}.")
+        raise ValueError(
+            f"load_mnist_idx: name must be one of {tuple(SOURCES)}. Received: {name!r}."
+        )
     source = SOURCES[name]
     if split not in SPLITS:
         raise ValueError(f"{name}: split must be one of {SPLITS}. Received: {split!r}.")

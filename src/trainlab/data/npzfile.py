@@ -69,7 +69,7 @@ class NpzArchive:
         except _READ_ERRORS as exc:
             self._handle.close()
             raise ValueError(f"{owner} is not a readable .npz archive ({exc}).") from exc
-        self._members = {}
+        self._members: dict[str, zipfile.ZipInfo] = {}
         for info in self._zip.infolist():
             key = info.filename.removesuffix(".npy")
             self._members.setdefault(key, info)
@@ -139,7 +139,7 @@ class NpzArchive:
         if method != "stored":
             check_inflation(info.file_size, info.compress_size, where, "its deflate stream")
         flat = np.empty(math.prod(shape), dtype=dtype)
-        got = read_exactly(stream, memoryview(flat.view(np.uint8)))
+        got = read_exactly(stream, flat.view(np.uint8).data)
         if got < nbytes or stream.read(1):
             raise ArchiveError(f"{where} holds {got} bytes of data; its header declares {nbytes}.")
         return flat.reshape(shape, order="F" if fortran_order else "C")

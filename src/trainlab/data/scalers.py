@@ -60,20 +60,32 @@ class _Scaler:
     def n_features(self) -> int | None:
         return None if self._state is None else self._state[self._state_keys[0]].shape[0]
 
-    def _check_fitted(self, method: str) -> None:
+    def _fitted_state(self, method: str) -> dict[str, np.ndarray]:
         if self._state is None:
             raise RuntimeError(f"{type(self).__name__}.{method}: call fit(X_train) first.")
+        return self._state
 
-    def _input(self, X, method: str) -> tuple[np.ndarray, bool]:
-        self._check_fitted(method)
-        return _as_matrix(X, f"{type(self).__name__}.{method}", self.n_features)
+    def _input(self, X, method: str) -> tuple[np.ndarray, bool, dict[str, np.ndarray]]:
+        """X as (n, d), whether it was one column, and the fitted state."""
+        state = self._fitted_state(method)
+        X, column = _as_matrix(X, f"{type(self).__name__}.{method}", self.n_features)
+        return X, column, state
+
+    def fit(self, X) -> _Scaler:
+        raise NotImplementedError
+
+    def transform(self, X) -> np.ndarray:
+        raise NotImplementedError
+
+    def inverse_transform(self, X) -> np.ndarray:
+        raise NotImplementedError
 
     def fit_transform(self, X) -> np.ndarray:
         return self.fit(X).transform(X)
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        self._check_fitted("state_dict")
-        return {key: value.copy() for key, value in self._state.items()}
+        state = self._fitted_state("state_dict")
+        return {key: value.copy() for key, value in state.items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         name = type(self).__name__
@@ -126,7 +138,7 @@ class Standardizer(_Scaler):
     def std(self) -> np.ndarray | None:
         return None if self._state is None else self._state["std"]
 
-    def fit(self, X) -> "Standardizer":
+    def fit(self, X) -> Standardizer:
         X, _ = _as_matrix(X, "Standardizer.fit")
         if X.shape[0] == 0:
             raise ValueError("Standardizer.fit: X has no rows.")
@@ -137,15 +149,15 @@ class Standardizer(_Scaler):
         return self
 
     def transform(self, X) -> np.ndarray:
-        X, column = self._input(X, "transform")
-        Y = X - self.mean.astype(X.dtype)
-        Y /= self.std.astype(X.dtype)
+        X, column, state = self._input(X, "transform")
+        Y = X - state["mean"].astype(X.dtype)
+        Y /= state["std"].astype(X.dtype)
         return self._output(Y, column)
 
     def inverse_transform(self, X) -> np.ndarray:
-        X, column = self._input(X, "inverse_transform")
-        Y = X * self.std.astype(X.dtype)
-        Y += self.mean.astype(X.dtype)
+        X, column, state = self._input(X, "inverse_transform")
+        Y = X * state["std"].astype(X.dtype)
+        Y += state["mean"].astype(X.dtype)
         return self._output(Y, column)
 
     def _validate_state(self, state: dict[str, np.ndarray]) -> None:
@@ -179,12 +191,12 @@ class MinMaxScaler(_Scaler):
                              f"Received: {feature_range!r}.")
         self.feature_range = (lo, hi)
 
-    def _scale(self) -> np.ndarray:
-        span = self._state["data_max"] - self._state["data_min"]
+    def _scale(self, state: dict[str, np.ndarray]) -> np.ndarray:
+        span = state["data_max"] - state["data_min"]
         span[span == 0.0] = 1.0
         return (self.feature_range[1] - self.feature_range[0]) / span
 
-    def fit(self, X) -> "MinMaxScaler":
+    def fit(self, X) -> MinMaxScaler:
         X, _ = _as_matrix(X, "MinMaxScaler.fit")
         if X.shape[0] == 0:
             raise ValueError("MinMaxScaler.fit: X has no rows.")
@@ -193,17 +205,17 @@ class MinMaxScaler(_Scaler):
         return self
 
     def transform(self, X) -> np.ndarray:
-        X, column = self._input(X, "transform")
-        Y = X - self._state["data_min"].astype(X.dtype)
-        Y *= self._scale().astype(X.dtype)
+        X, column, state = self._input(X, "transform")
+        Y = X - state["data_min"].astype(X.dtype)
+        Y *= self._scale(state).astype(X.dtype)
         Y += X.dtype.type(self.feature_range[0])
         return self._output(Y, column)
 
     def inverse_transform(self, X) -> np.ndarray:
-        X, column = self._input(X, "inverse_transform")
+        X, column, state = self._input(X, "inverse_transform")
         Y = X - X.dtype.type(self.feature_range[0])
-        Y /= self._scale().astype(X.dtype)
-        Y += self._state["data_min"].astype(X.dtype)
+        Y /= self._scale(state).astype(X.dtype)
+        Y += state["data_min"].astype(X.dtype)
         return self._output(Y, column)
 
     def _validate_state(self, state: dict[str, np.ndarray]) -> None:
@@ -220,7 +232,7 @@ class IdentityScaler(_Scaler):
         super().__init__()
         self._width: int | None = None
 
-    def fit(self, X) -> "IdentityScaler":
+    def fit(self, X) -> IdentityScaler:
         X, _ = _as_matrix(X, "IdentityScaler.fit")
         if X.shape[0] == 0:
             raise ValueError("IdentityScaler.fit: X has no rows.")
@@ -234,11 +246,11 @@ class IdentityScaler(_Scaler):
         return self._width
 
     def transform(self, X) -> np.ndarray:
-        X, column = self._input(X, "transform")
+        X, column, _ = self._input(X, "transform")
         return self._output(X.copy(), column)
 
     def inverse_transform(self, X) -> np.ndarray:
-        X, column = self._input(X, "inverse_transform")
+        X, column, _ = self._input(X, "inverse_transform")
         return self._output(X.copy(), column)
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:

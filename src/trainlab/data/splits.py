@@ -11,7 +11,8 @@ from trainlab._rng import RngLike, as_generator
 
 
 class Split(NamedTuple):
-    """The three parts of a dataset; unpacks as ``X_train, y_train, X_val, y_val, X_test, y_test``."""
+    """The three parts of a dataset; unpacks as
+    ``X_train, y_train, X_val, y_val, X_test, y_test``."""
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -30,7 +31,7 @@ def _split_off(index: np.ndarray, fraction: float, labels: np.ndarray | None, se
     """Split ``index`` into (rest, part) with ``part`` about ``fraction`` of it."""
     if fraction == 0.0:
         return index, index[:0]
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # heavy: imported when splitting
 
     stratify = None if labels is None else labels[index]
     try:
@@ -67,7 +68,8 @@ def train_val_test_split(
             f"train_val_test_split: X and y need the same number of rows. "
             f"Received shapes {X.shape} and {y.shape}."
         )
-    val_fraction = check_number(val_fraction, "val_fraction", low=0.0, high=1.0, high_inclusive=False)
+    val_fraction = check_number(val_fraction, "val_fraction", low=0.0, high=1.0,
+                                high_inclusive=False)
     test_fraction = check_number(test_fraction, "test_fraction", low=0.0, high=1.0,
                                  high_inclusive=False)
     if val_fraction + test_fraction >= 1.0:

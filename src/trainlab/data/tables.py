@@ -93,7 +93,9 @@ def load_npz(
     with archive:
         missing = [k for k in ("X", "y") if k not in archive]
         if missing:
-            raise ValueError(f"{owner}: missing array(s) {missing}. Arrays present: {archive.files}.")
+            raise ValueError(
+                f"{owner}: missing array(s) {missing}. Arrays present: {archive.files}."
+            )
         X = archive.read("X")
         raw_y = archive.read("y")
         extra = {k: archive.read(k) for k in ("feature_names", "class_names") if k in archive}
@@ -127,7 +129,8 @@ def load_npz(
     if "class_names" in extra and task == "classification":
         # stored names describe the stored label values 0..K-1; keep the ones present
         stored = [str(s) for s in extra["class_names"].reshape(-1)]
-        present = [int(float(c)) for c in class_names] if raw_y.dtype.kind in "iu" else None
+        present = (None if class_names is None or raw_y.dtype.kind not in "iu"
+                   else [int(float(c)) for c in class_names])
         if present is not None and all(0 <= c < len(stored) for c in present):
             class_names = tuple(stored[c] for c in present)
     feature_names = None

@@ -133,12 +133,13 @@ class RandomShiftRotate:
         height, width = self.image_shape
         if X.ndim != 2 or X.shape[1] != height * width:
             raise ValueError(
-                f"RandomShiftRotate: expected a batch of shape (batch, {height * width}) for images "
-                f"{self.image_shape}. Received shape {X.shape}."
+                f"RandomShiftRotate: expected a batch of shape (batch, {height * width}) for "
+                f"images {self.image_shape}. Received shape {X.shape}."
             )
         rng = as_generator(rng)
-        shifts = rng.integers(-self.max_shift, self.max_shift + 1, size=(X.shape[0], 2))
-        degrees = rng.uniform(-self.max_degrees, self.max_degrees, size=X.shape[0])
+        n: int = X.shape[0]
+        shifts = rng.integers(-self.max_shift, self.max_shift + 1, size=(n, 2))
+        degrees = rng.uniform(-self.max_degrees, self.max_degrees, size=n)
         return shift_rotate(X, self.image_shape, shifts, degrees, self.mode)
 
     def __repr__(self) -> str:

@@ -62,7 +62,8 @@ def sigmoid_inputs(model: nn.Sequential, x: np.ndarray) -> np.ndarray:
 
 
 def train_watched(split: Split, batchnorm: bool, seed: int, epochs: int, every: int) -> dict:
-    """Train with SGD (γ = 0.5, batches of 50) and log accuracy and percentiles every ``every`` steps."""
+    """Train with SGD (γ = 0.5, batches of 50) and log accuracy and percentiles every ``every``
+    steps."""
     model = sigmoid_mlp(split, batchnorm, seed)
     probe = split.X_val[:500]
     log: dict[str, list] = {"step": [], "acc": [], "q": []}
@@ -77,7 +78,7 @@ def train_watched(split: Split, batchnorm: bool, seed: int, epochs: int, every: 
                        batch_size=50, seed=seed, callbacks=[LambdaCallback(on_batch_end=watch)])
     q = np.array(log["q"])  # (checkpoints, 3 percentiles, 100 units)
     spread = (q[:, 2] - q[:, 0]).mean(axis=1)
-    reached = [s for s, a in zip(log["step"], log["acc"]) if a >= 0.8]
+    reached = [s for s, a in zip(log["step"], log["acc"], strict=True) if a >= 0.8]
     return {"model": model, "trainer": trainer, "log": log, "q": q,
             "spread_change": float(spread.max() / spread.min()),
             "median_drift": float(np.mean(np.abs(q[-1, 1] - q[0, 1]))),
@@ -128,22 +129,25 @@ def run(ctx: Context) -> None:
               "steps to 80% validation accuracy with BN ≤ half of those without, every seed",
               f"without: {', '.join(str(r['steps_to_80']) for r in plain)}; with: "
               f"{', '.join(str(r['steps_to_80']) for r in normed)}",
-              all(b["steps_to_80"] * 2 <= p["steps_to_80"] for b, p in zip(normed, plain)))
+              all(b["steps_to_80"] * 2 <= p["steps_to_80"]
+                  for b, p in zip(normed, plain, strict=True)))
     ctx.check("without BN the last layer's sigmoid inputs shift during training; with BN they stay",
               "15–85 percentile spread changes < 2× with BN, > 10× without",
               f"without ×{min(r['spread_change'] for r in plain):.0f}, with "
               f"×{max(r['spread_change'] for r in normed):.2f}",
-              max(r["spread_change"] for r in normed) < 2 and min(r["spread_change"] for r in plain) > 10)
+              max(r["spread_change"] for r in normed) < 2
+              and min(r["spread_change"] for r in plain) > 10)
     ctx.check("the median of the sigmoid inputs moves less with BN",
               "mean |Δ median| over the 100 units: with BN < half of without, every seed",
               f"without {_join(plain, 'median_drift')}; with {_join(normed, 'median_drift')}",
-              all(b["median_drift"] * 2 < p["median_drift"] for b, p in zip(normed, plain)))
+              all(b["median_drift"] * 2 < p["median_drift"]
+                  for b, p in zip(normed, plain, strict=True)))
     modes = eval_against_train_mode(normed[0]["model"], split)
     ctx.check("evaluation mode uses the running statistics, which match the data's",
               "eval accuracy within 2 points of one-batch training mode; running mean within 0.1 σ "
               "and running var within ×1.25 of the training set's",
-              f"eval {modes['eval']:.3f}, train-mode batch {modes['train, one batch']:.3f}; mean gap "
-              f"{modes['mean gap']:.3f} σ, var ratio {modes['var ratio']:.2f}",
+              f"eval {modes['eval']:.3f}, train-mode batch {modes['train, one batch']:.3f}; "
+              f"mean gap {modes['mean gap']:.3f} σ, var ratio {modes['var ratio']:.2f}",
               abs(modes["eval"] - modes["train, one batch"]) <= 0.02 and modes["mean gap"] < 0.1
               and 0.8 < modes["var ratio"] < 1.25)
     ctx.check("batch statistics of tiny batches are noisy: predict in eval mode",
@@ -152,8 +156,9 @@ def run(ctx: Context) -> None:
               modes["train, batches of 2"] <= modes["eval"] - 0.05)
     ctx.table("test accuracy by mode (BN network)", ["mode", "test accuracy"],
               [[k, f"{v:.3f}"] for k, v in modes.items() if k not in ("mean gap", "var ratio")])
-    ctx.main(f"steps to 80% accuracy: {plain[0]['steps_to_80']} without BN, {normed[0]['steps_to_80']} "
-             f"with; sigmoid-input spread ×{plain[0]['spread_change']:.0f} vs ×{normed[0]['spread_change']:.2f}")
+    ctx.main(f"steps to 80% accuracy: {plain[0]['steps_to_80']} without BN, "
+             f"{normed[0]['steps_to_80']} with; sigmoid-input spread "
+             f"×{plain[0]['spread_change']:.0f} vs ×{normed[0]['spread_change']:.2f}")
     _figure(ctx, plain[0], normed[0], split.name)
 
 
@@ -172,13 +177,15 @@ def _figure(ctx: Context, plain: dict, normed: dict, data_name: str) -> None:
     hi = max(plain["q"][:, :, unit].max(), normed["q"][:, :, unit].max())
     for ax, r, name in ((ax_plain, plain, "without BN"), (ax_bn, normed, "with BN")):
         for k, pct in enumerate(PERCENTILES):
-            ax.plot(r["log"]["step"], r["q"][:, k, unit], "-", color=COLORS[2 + k], label=f"{pct}th percentile")
+            ax.plot(r["log"]["step"], r["q"][:, k, unit], "-", color=COLORS[2 + k],
+                    label=f"{pct}th percentile")
         ax.set_ylim(lo - 0.2, hi + 0.2)
         ax.set_xlabel("training step")
         ax.set_ylabel("input to a last-layer sigmoid")
         ax.set_title(f"{name}: one sigmoid's input distribution")
         ax.legend(fontsize=8)
-    ctx.figure(fig, "batchnorm", "batch norm: accuracy against steps and the internal covariate shift")
+    ctx.figure(fig, "batchnorm",
+               "batch norm: accuracy against steps and the internal covariate shift")
 
 
 EXPERIMENT = Experiment(

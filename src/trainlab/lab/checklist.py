@@ -1,4 +1,5 @@
-"""Experiment 14: the data of the practical checklist — look at it, transform it, augment it (notes §9).
+"""Experiment 14: the data of the practical checklist — look at it, transform it, augment it
+(notes §9).
 
 The notes end with a checklist: forward pass, training loop, weight initialisation, data
 preprocessing, theory (the experiments before this one) — and the data: look at it,
@@ -83,9 +84,11 @@ def run(ctx: Context) -> None:
     constant = int(np.sum(pixel_var == 0))
     ctx.check("look at it: the classes are balanced",
               "largest / smallest class count in the training set < 1.1",
-              f"{counts.min()}–{counts.max()} images per class (×{counts.max() / counts.min():.3f})",
+              f"{counts.min()}–{counts.max()} images per class "
+              f"(×{counts.max() / counts.min():.3f})",
               counts.max() / counts.min() < 1.1)
-    ctx.check("look at it: the raw pixels are far from mean 0 and variance 1 (§7: that trains badly)",
+    ctx.check("look at it: the raw pixels are far from mean 0 and variance 1 "
+              "(§7: that trains badly)",
               "mean pixel > 1 and largest pixel variance > 10; some pixels never change",
               f"mean {raw.X_train.mean():.2f}, pixel variance up to {pixel_var.max():.1f}; "
               f"{constant} constant pixel(s)",
@@ -99,13 +102,14 @@ def run(ctx: Context) -> None:
     ctx.check("transform it: standardise with the training set's statistics",
               "training features: mean 0 and variance 1 (± 1e-4); validation, with the same "
               "statistics: mean of |mean| < 0.1 and median variance within 0.8–1.25",
-              f"training error {train_err:.1e}; validation mean |mean| {val_mean.mean():.3f}, median "
-              f"variance {np.median(val_var):.3f}",
+              f"training error {train_err:.1e}; validation mean |mean| {val_mean.mean():.3f}, "
+              f"median variance {np.median(val_var):.3f}",
               train_err < 1e-4 and val_mean.mean() < 0.1 and 0.8 < np.median(val_var) < 1.25)
 
     split, scaling = globally_scaled(raw)
     epochs = ctx.pick(10, 6)
-    results = {augment: [robustness(split, scaling, augment, seed, epochs) for seed in ctx.seeds(2, 1)]
+    results = {augment: [robustness(split, scaling, augment, seed, epochs)
+                         for seed in ctx.seeds(2, 1)]
                for augment in (False, True)}
     plain, augmented = results[False], results[True]
     ctx.check("augment it: a network trained on shifted/rotated copies recognises shifted images",
@@ -116,15 +120,16 @@ def run(ctx: Context) -> None:
               + ", ".join(f"{r['original']:.3f}" for r in plain) + ", augmented "
               + ", ".join(f"{r['original']:.3f}" for r in augmented),
               all(a["shifted"] >= p["shifted"] + 0.2 and a["original"] >= 0.85
-                  for p, a in zip(plain, augmented)))
+                  for p, a in zip(plain, augmented, strict=True)))
     ctx.table("test accuracy (mean over seeds)", ["training data", "original test images",
                                                   "test images moved by one pixel"],
               [[name, f"{np.mean([r['original'] for r in rs]):.3f}",
                 f"{np.mean([r['shifted'] for r in rs]):.3f}"]
-               for name, rs in (("originals", plain), ("originals + shifted/rotated copies", augmented))])
-    ctx.main(f"moved test images: {np.mean([r['shifted'] for r in plain]):.2f} without augmentation, "
-             f"{np.mean([r['shifted'] for r in augmented]):.2f} with; pixel mean {raw.X_train.mean():.1f}, "
-             f"{constant} constant pixel(s)")
+               for name, rs in (("originals", plain),
+                                ("originals + shifted/rotated copies", augmented))])
+    ctx.main(f"moved test images: {np.mean([r['shifted'] for r in plain]):.2f} without "
+             f"augmentation, {np.mean([r['shifted'] for r in augmented]):.2f} with; "
+             f"pixel mean {raw.X_train.mean():.1f}, {constant} constant pixel(s)")
     _figure(ctx, raw, pixel_mean, pixel_var, split, scaling)
 
 
@@ -133,7 +138,8 @@ def _figure(ctx: Context, raw: Split, pixel_mean: np.ndarray, pixel_var: np.ndar
     fig, axes = new_figure(4, 1, width=3.6, height=3.8)
     first = [int(np.argmax(raw.y_train == c)) for c in range(raw.n_classes)]
     grid = np.concatenate([raw.X_train[i].reshape(SIDE, SIDE) for i in first], axis=1)
-    moved = augmenter(scaling)(split.X_train[first], np.random.default_rng(ctx.seed)) * scaling[1] + scaling[0]
+    moved = (augmenter(scaling)(split.X_train[first], np.random.default_rng(ctx.seed))
+             * scaling[1] + scaling[0])
     moved_grid = np.concatenate([m.reshape(SIDE, SIDE) for m in moved], axis=1)
     axes[0].imshow(np.concatenate([grid, moved_grid], axis=0), cmap="gray_r")
     axes[0].set_title("one image per class; below: an augmented copy", fontsize=9)

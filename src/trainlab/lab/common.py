@@ -16,7 +16,8 @@ from trainlab.diagnostics.probe import layer_chain, tap
 from trainlab.nn.module import Module, Parameter
 from trainlab.recipe import from_flat
 from trainlab.runs import build
-from trainlab.train import Trainer
+from trainlab.train import History, Trainer
+from trainlab.train.protocols import Optimizer, Schedule
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,15 @@ def load_split(name: str = "digits", seed: int = 0, standardize: bool = True,
     if name == "mnist5k" and fallback is not None and not mnist_available():
         name = fallback
     ds = _load(name)
+    if ds.n_classes is None:
+        raise ValueError(f"load_split: the lab's splits are for classification; {name!r} is a "
+                         "regression dataset.")
     parts = data.train_val_test_split(ds.X, ds.y, val_fraction, test_fraction, seed=seed)
     X_tr, y_tr, X_va, y_va, X_te, y_te = parts
     if standardize:
         scaler = data.Standardizer().fit(X_tr)
         X_tr, X_va, X_te = scaler.transform(X_tr), scaler.transform(X_va), scaler.transform(X_te)
-    return Split(name, X_tr, y_tr, X_va, y_va, X_te, y_te, int(ds.n_classes))
+    return Split(name, X_tr, y_tr, X_va, y_va, X_te, y_te, ds.n_classes)
 
 
 def mlp(in_features: int, hidden: Sequence[int], out_features: int, activation: str = "relu",
@@ -82,21 +86,21 @@ def mlp(in_features: int, hidden: Sequence[int], out_features: int, activation: 
     return build.build_model(config, in_features, out_features, seed)[1]
 
 
-def optimizer(model: Module | list[Parameter], name: str, **settings: Any) -> Any:
+def optimizer(model: Module | list[Parameter], name: str, **settings: Any) -> Optimizer:
     """An arm's optimizer from recipe settings (``optimizer(model, "sgd", lr=0.01,
     momentum=0.9)``): the same names, defaults and checks as ``trainlab train``."""
     params = model.parameters() if isinstance(model, Module) else list(model)
     return build.build_optimizer(from_flat({"optimizer": name, **settings}), params)
 
 
-def schedule_for(opt: Any, name: str, **settings: Any) -> Any:
+def schedule_for(opt: Optimizer, name: str, **settings: Any) -> Schedule | None:
     """An arm's learning-rate schedule from recipe settings (``schedule_for(opt,
     "exponential", gamma=0.9)``)."""
     return build.build_schedule(from_flat({"schedule": name, **settings}), opt)
 
 
-def train(model: Module, split: Split, optimizer: Any, *, epochs: int, batch_size: int = 32,
-          seed: int = 0, **options: Any) -> tuple[Trainer, Any]:
+def train(model: Module, split: Split, optimizer: Optimizer, *, epochs: int,
+          batch_size: int = 32, seed: int = 0, **options: Any) -> tuple[Trainer, History]:
     """Train quietly on the split's training part with validation; return (trainer, history)."""
     trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, rng=seed, verbose=0, **options)
     history = trainer.fit(split.X_train, split.y_train, epochs=epochs, batch_size=batch_size,
@@ -113,8 +117,18 @@ def test_accuracy(trainer: Trainer, split: Split) -> float:
             return math.nan
 
 
-def per_layer_signal(model: Module, x: np.ndarray, dy: np.ndarray | None = None,
-                     kinds: Sequence[type | str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+def linear_at(model: nn.Sequential, index: int) -> nn.Linear:
+    """``model[index]``, a Linear layer in the lab's stacks (a TypeError names it otherwise)."""
+    layer = model[index]
+    if not isinstance(layer, nn.Linear):
+        raise TypeError(f"layer {index} is a {type(layer).__name__}; expected a Linear layer.")
+    return layer
+
+
+def per_layer_signal(
+    model: Module, x: np.ndarray, dy: np.ndarray | None = None,
+    kinds: Sequence[type | str] | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """One forward (and backward when ``dy`` is given) with taps: per layer of the chosen
     kinds (all when None) the output variance and the gradient's mean square E[g²].
 

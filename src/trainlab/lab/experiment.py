@@ -64,7 +64,7 @@ class Experiment:
     name: str
     title: str
     claim: str
-    run: Callable[["Context"], None]
+    run: Callable[[Context], None]
 
 
 class Context:

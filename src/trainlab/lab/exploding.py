@@ -64,7 +64,8 @@ def run(ctx: Context) -> None:
         for name, clipping in CLIPPING.items():
             runs = []
             for seed in ctx.seeds(3, 1):
-                monitor = Monitor(every=1 if not clipping else 5, warn=False) if seed == ctx.seed else None
+                monitor = (Monitor(every=1 if not clipping else 5, warn=False)
+                           if seed == ctx.seed else None)
                 runs.append(run_one(split, init, lr, clipping, seed, epochs, monitor))
             results[(scenario, name)] = runs
 
@@ -90,7 +91,8 @@ def run(ctx: Context) -> None:
             if scenario.startswith("weights"):
                 accs = [r["acc"] for r in runs]
                 ctx.check(f"{scenario}: {name} keeps training finite and learning",
-                          f"finite in every seed and test accuracy > 0.3 (chance 0.1) after {epochs} epochs",
+                          "finite in every seed and test accuracy > 0.3 (chance 0.1) after "
+                          f"{epochs} epochs",
                           f"finite {sum(r['finite'] for r in runs)}/{len(runs)}; accuracy "
                           f"{min(accs):.2f}–{max(accs):.2f}", finite and min(accs) > 0.3)
             else:
@@ -123,7 +125,7 @@ def _figure(ctx: Context, results: dict, scenario: str) -> None:
         if name != "no clipping":
             ax_n.semilogy(steps, positive(monitor.clipped_norms), ":", color=COLORS[i],
                           label=f"{name}: after")
-        loss = np.asarray(run["loss"], dtype=float)
+        loss = run["loss"]  # positive() makes it a float64 array
         ax_l.semilogy(np.arange(1, len(loss) + 1), positive(loss), "o-", color=COLORS[i],
                       label=name + (" (NaN)" if run["diverged"] else ""))
     ax_n.set_xlabel("training step")
@@ -134,7 +136,8 @@ def _figure(ctx: Context, results: dict, scenario: str) -> None:
     ax_l.set_ylabel("training loss")
     ax_l.set_title("training loss (a run that hit NaN stops)")
     ax_l.legend(fontsize=8)
-    ctx.figure(fig, "exploding_clipping", "exploding gradients against clipping by norm and by value")
+    ctx.figure(fig, "exploding_clipping",
+               "exploding gradients against clipping by norm and by value")
 
 
 EXPERIMENT = Experiment(

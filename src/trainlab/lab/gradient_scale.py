@@ -9,10 +9,11 @@ geometrically in the depth. For weights N(0, Var(w)) of fan-in k the factor is
 
 so Xavier/LeCun (k·Var(w) = 1) gives M = 1 for linear layers and He (k·Var(w) = 2) M = 1
 for ReLU. Measured: ‖∂L/∂W₁‖ (the first layer's weight gradient) for stacks of width 256
-and depth D = 5 … 40 (each the first D blocks of one 40-block draw), with a fixed random upstream gradient (L = ⟨y, r⟩, r ~ N(0, 1)),
-for M from 0.8 to 1.25; the per-layer factor is fitted from log‖∂L/∂W₁‖ against D. The
-input factor |x| is measured too: with zero biases both stacks are positively
-homogeneous, so scaling x by c scales every weight gradient by exactly c.
+and depth D = 5 … 40 (each the first D blocks of one 40-block draw), with a fixed random
+upstream gradient (L = ⟨y, r⟩, r ~ N(0, 1)), for M from 0.8 to 1.25; the per-layer factor
+is fitted from log‖∂L/∂W₁‖ against D. The input factor |x| is measured too: with zero
+biases both stacks are positively homogeneous, so scaling x by c scales every weight
+gradient by exactly c.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from trainlab import nn
 from trainlab.diagnostics.plots import COLORS, new_figure
+from trainlab.lab.common import linear_at
 from trainlab.lab.experiment import Context, Experiment
 
 FACTORS = (0.8, 0.9, 1.0, 1.1, 1.25)
@@ -47,7 +49,7 @@ def first_layer_gradient(model: nn.Sequential, x: np.ndarray, r: np.ndarray) -> 
     model.zero_grad()
     model.forward(x)
     model.backward(r)
-    return float(np.linalg.norm(model[0].weight.grad))
+    return float(np.linalg.norm(linear_at(model, 0).weight.grad))
 
 
 def depth_profile(kind: str, factor: float, depths: tuple[int, ...], width: int, batch: int,
@@ -78,7 +80,8 @@ def run(ctx: Context) -> None:
                 profiles.setdefault((kind, factor), grads / grads[0])
     errors = {key: max(abs(m / key[1] - 1) for m in ms) for key, ms in fits.items()}
     worst = max(errors.values())
-    ctx.check("each layer multiplies the gradient by M = √(k·Var(w)) (linear) or √(k·Var(w)/2) (ReLU)",
+    ctx.check("each layer multiplies the gradient by M = √(k·Var(w)) (linear) or √(k·Var(w)/2) "
+              "(ReLU)",
               "fitted per-layer factor of ‖∂L/∂W₁‖ within 3% of M, every M, kind and seed",
               f"largest relative error {worst:.2%}", worst < 0.03)
     span = depths[-1] - depths[0]
@@ -102,12 +105,14 @@ def run(ctx: Context) -> None:
     for kind in KINDS:
         model = stack(depths[1], width, kind, 1.1, ctx.seed)
         base = first_layer_gradient(model, x, r)
-        homogeneity = max(homogeneity, abs(first_layer_gradient(model, 10.0 * x, r) / (10.0 * base) - 1))
+        scaled = first_layer_gradient(model, 10.0 * x, r)
+        homogeneity = max(homogeneity, abs(scaled / (10.0 * base) - 1))
     ctx.check("the gradient is proportional to |x|",
               "‖∂L/∂W₁‖ at 10·x = 10 × at x (± 1e-12), linear and ReLU",
               f"largest relative error {homogeneity:.1e}", homogeneity < 1e-12)
     ctx.table("fitted per-layer factor of ‖∂L/∂W₁‖ (mean over seeds)",
-              ["M", *[f"{k}: fitted" for k in KINDS], f"M^{span}", *[f"{k}: measured ×" for k in KINDS]],
+              ["M", *[f"{k}: fitted" for k in KINDS], f"M^{span}",
+               *[f"{k}: measured ×" for k in KINDS]],
               [[f"{m:g}", *[f"{np.mean(fits[(k, m)]):.4f}" for k in KINDS], f"{m ** span:.3g}",
                 *[f"{profiles[(k, m)][-1]:.3g}" for k in KINDS]] for m in FACTORS])
     ctx.main(f"per-layer factor = M within {worst:.1%}; depth {depths[0]}→{depths[-1]}: M = 0.8 "
@@ -115,7 +120,7 @@ def run(ctx: Context) -> None:
 
     fig, ax = new_figure(1, 1, width=7.0)
     for i, factor in enumerate(FACTORS):
-        for kind, style in zip(KINDS, ("o-", "s--")):
+        for kind, style in zip(KINDS, ("o-", "s--"), strict=True):
             ax.semilogy(depths, profiles[(kind, factor)], style, ms=4, color=COLORS[i],
                         label=f"M = {factor:g}" if kind == "linear" else None)
         ax.semilogy(depths, [factor ** (d - depths[0]) for d in depths], ":", color="k", lw=0.8)

@@ -18,7 +18,15 @@ import numpy as np
 
 from trainlab.diagnostics.plots import COLORS, new_figure
 from trainlab.diagnostics.theory import input_statistics, predict_signal
-from trainlab.lab.common import fmt, load_split, mlp, optimizer, per_layer_signal, test_accuracy, train
+from trainlab.lab.common import (
+    fmt,
+    load_split,
+    mlp,
+    optimizer,
+    per_layer_signal,
+    test_accuracy,
+    train,
+)
 from trainlab.lab.experiment import Context, Experiment
 
 INITS = ("naive_uniform", "xavier_normal", "he_normal", "lecun_normal")
@@ -27,7 +35,8 @@ KINDS = ("Identity", "Tanh", "ReLU", "SELU")
 LIMIT = 1e3  # collapse below 1/LIMIT, explode above LIMIT
 TRAINS = 0.5  # test accuracy that counts as training (chance is 0.1)
 SHORT = {"naive_uniform": "naive", "xavier_normal": "Xavier", "he_normal": "He",
-         "lecun_normal": "LeCun", "identity": "linear", "tanh": "tanh", "relu": "ReLU", "selu": "SELU"}
+         "lecun_normal": "LeCun", "identity": "linear", "tanh": "tanh", "relu": "ReLU",
+         "selu": "SELU"}
 
 
 def verdict(forward: float, backward: float) -> str:
@@ -40,7 +49,8 @@ def verdict(forward: float, backward: float) -> str:
     return "collapses" if worst < -math.log10(LIMIT) else "keeps"
 
 
-def signal_ratios(model, x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+def signal_ratios(model, x: np.ndarray,
+                  seed: int) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """Per-activation output variance / Var(x), E[g²] / E[g²] at the top, and the theory's
     (forward, backward) ratios."""
     dy = np.random.default_rng(seed).standard_normal((x.shape[0], model[-1].out_features))
@@ -62,14 +72,16 @@ def run(ctx: Context) -> None:
     cells: dict[tuple[str, str], dict] = {}
     for act in ACTIVATIONS:
         for init in INITS:
-            model = mlp(split.n_features, [width] * depth, split.n_classes, act, init, seed=ctx.seed,
-                        dtype="float64")
+            model = mlp(split.n_features, [width] * depth, split.n_classes, act, init,
+                        seed=ctx.seed, dtype="float64")
             fwd, bwd, (t_fwd, t_bwd) = signal_ratios(model, x, ctx.seed)
             cell = {"fwd": fwd[-1], "bwd": bwd[0], "t_fwd": t_fwd, "t_bwd": t_bwd,
-                    "profile": fwd, "class": verdict(fwd[-1], bwd[0]), "theory": verdict(t_fwd, t_bwd),
+                    "profile": fwd, "class": verdict(fwd[-1], bwd[0]),
+                    "theory": verdict(t_fwd, t_bwd),
                     "acc": math.nan}
             if trained is None or (act, init) in trained:
-                model = mlp(split.n_features, [width] * depth, split.n_classes, act, init, seed=ctx.seed)
+                model = mlp(split.n_features, [width] * depth, split.n_classes, act, init,
+                            seed=ctx.seed)
                 opt = optimizer(model, "sgd", lr=0.003, momentum=0.9)
                 trainer, _ = train(model, split, opt, epochs=epochs, batch_size=64, seed=ctx.seed)
                 cell["acc"] = test_accuracy(trainer, split)
@@ -110,8 +122,8 @@ def run(ctx: Context) -> None:
               [[SHORT[i], SHORT[a], f"{fmt(c['fwd'])} ({fmt(c['t_fwd'])})",
                 f"{fmt(c['bwd'])} ({fmt(c['t_bwd'])})", c["class"], fmt(c["acc"])]
                for (a, i), c in cells.items()])
-    ctx.main(f"{len(agree)}/16 verdicts match theory; 'keeps' cells reach ≥ {min(keeps):.2f} accuracy, "
-             f"'collapses' cells ≤ {max(collapses):.2f}")
+    ctx.main(f"{len(agree)}/16 verdicts match theory; 'keeps' cells reach ≥ {min(keeps):.2f} "
+             f"accuracy, 'collapses' cells ≤ {max(collapses):.2f}")
     _figures(ctx, cells, depth, width)
 
 
@@ -119,7 +131,7 @@ def _figures(ctx: Context, cells: dict, depth: int, width: int) -> None:
     fig, axes = new_figure(3, 1, width=4.6, height=4.2)
     panels = (("fwd", "forward log₁₀ Var(h_L)/Var(x)"), ("bwd", "backward log₁₀ E[g₁²]/E[g_L²]"),
               ("acc", "test accuracy after training"))
-    for ax, (key, title) in zip(axes, panels):
+    for ax, (key, title) in zip(axes, panels, strict=True):
         grid = np.array([[cells[(a, i)][key] for i in INITS] for a in ACTIVATIONS], dtype=float)
         shown = grid if key == "acc" else np.log10(np.clip(grid, 1e-300, None))
         limits = (0, 1) if key == "acc" else (-12, 12)
@@ -128,9 +140,11 @@ def _figures(ctx: Context, cells: dict, depth: int, width: int) -> None:
         for r in range(len(ACTIVATIONS)):
             for c in range(len(INITS)):
                 value = shown[r, c]
-                text = "NaN" if math.isnan(value) else f"{value:.2f}" if key == "acc" else f"{int(round(value))}"
+                text = ("NaN" if math.isnan(value) else f"{value:.2f}" if key == "acc"
+                        else f"{int(round(value))}")
                 dark = key == "acc" and value < 0.5
-                ax.text(c, r, text, ha="center", va="center", fontsize=10, color="w" if dark else "k")
+                ax.text(c, r, text, ha="center", va="center", fontsize=10,
+                        color="w" if dark else "k")
         ax.set_xticks(range(len(INITS)), [SHORT[i] for i in INITS])
         ax.set_yticks(range(len(ACTIVATIONS)), [SHORT[a] for a in ACTIVATIONS])
         ax.set_xlabel("initialisation")

@@ -54,28 +54,33 @@ def run(ctx: Context) -> None:
                         first = monitor.first_record
                         init_stats[kind] = {
                             "var": first.layers[0].out_std ** 2, "theory": theory.out_var,
-                            "saturated": next(s.saturated for s in first.layers if s.kind == "Tanh"),
+                            "saturated": next(s.saturated for s in first.layers
+                                              if s.kind == "Tanh"),
                             "warned": any(w.kind == "saturated" for w in monitor.warnings),
                             "x2": float(np.mean(np.square(split.X_train, dtype=np.float64)))}
     raw, std = init_stats["raw (0–255)"], init_stats["standardised"]
     ok = all(abs(s["var"] / s["theory"] - 1) < 0.2 for s in init_stats.values())
     ctx.check("the first layer's variance is k·Var(w)·E[x²]: huge for raw inputs",
               "measured within 20% of the theory for both inputs; raw ≥ 100× standardised",
-              f"raw {raw['var']:.0f} (theory {raw['theory']:.0f}, E[x²] = {raw['x2']:.0f}); standardised "
-              f"{std['var']:.3f} (theory {std['theory']:.3f})", ok and raw["var"] >= 100 * std["var"])
+              f"raw {raw['var']:.0f} (theory {raw['theory']:.0f}, E[x²] = {raw['x2']:.0f}); "
+              f"standardised {std['var']:.3f} (theory {std['theory']:.3f})",
+              ok and raw["var"] >= 100 * std["var"])
     ctx.check("raw inputs saturate the first tanh layer at initialisation (seen by the monitor)",
               "saturated fraction > 50% raw (and a 'saturated' warning), < 5% standardised",
-              f"raw {raw['saturated']:.0%} (warning: {'yes' if raw['warned'] else 'no'}), standardised "
-              f"{std['saturated']:.0%}", raw["saturated"] > 0.5 and raw["warned"] and std["saturated"] < 0.05)
+              f"raw {raw['saturated']:.0%} (warning: {'yes' if raw['warned'] else 'no'}), "
+              f"standardised {std['saturated']:.0%}",
+              raw["saturated"] > 0.5 and raw["warned"] and std["saturated"] < 0.05)
     best = {kind: max(np.mean(acc[(kind, "tanh", lr)]) for lr in lrs) for kind in init_stats}
-    ctx.check("standardised inputs train better (tanh MLP, best learning rate of the grid for each)",
+    ctx.check("standardised inputs train better (tanh MLP, best learning rate of the grid for "
+              "each)",
               "best test accuracy: standardised > raw + 0.02",
               f"standardised {best['standardised']:.3f}, raw {best['raw (0–255)']:.3f}",
               best["standardised"] > best["raw (0–255)"] + 0.02)
     good_lr = max(lrs, key=lambda lr: np.mean(acc[("standardised", "tanh", lr)]))
     raw_at_good = float(np.mean(acc[("raw (0–255)", "tanh", good_lr)]))
     ctx.check("the learning rate that suits standardised inputs fails on raw ones",
-              f"raw test accuracy < 0.5 at γ = {good_lr:g}", f"{raw_at_good:.3f}", raw_at_good < 0.5)
+              f"raw test accuracy < 0.5 at γ = {good_lr:g}", f"{raw_at_good:.3f}",
+              raw_at_good < 0.5)
     ctx.table("test accuracy after 10 epochs (mean over seeds)",
               ["inputs", "activation", *[f"γ = {lr:g}" for lr in lrs]],
               [[kind, act, *[f"{np.mean(acc[(kind, act, lr)]):.3f}" for lr in lrs]]
@@ -86,14 +91,15 @@ def run(ctx: Context) -> None:
     fig, ax = new_figure(1, 1, width=7.0)
     for i, kind in enumerate(init_stats):
         for j, act in enumerate(activations):
-            ax.semilogx(lrs, [np.mean(acc[(kind, act, lr)]) for lr in lrs], "o-" if j == 0 else "s--",
-                        color=COLORS[i], label=f"{kind}, {act}")
+            ax.semilogx(lrs, [np.mean(acc[(kind, act, lr)]) for lr in lrs],
+                        "o-" if j == 0 else "s--", color=COLORS[i], label=f"{kind}, {act}")
     ax.set_xlabel("learning rate γ (SGD + momentum 0.9)")
     ax.set_ylabel("test accuracy after 10 epochs")
     ax.set_ylim(0, 1)
     ax.set_title("digits MLP: raw 0–255 pixels against standardised inputs")
     ax.legend()
-    ctx.figure(fig, "input_normalization", "test accuracy against learning rate, raw and standardised")
+    ctx.figure(fig, "input_normalization",
+               "test accuracy against learning rate, raw and standardised")
 
 
 EXPERIMENT = Experiment(

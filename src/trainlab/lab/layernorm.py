@@ -39,7 +39,8 @@ def _one_example(W: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return W, x
 
 
-# name -> (change of (weights (in, out), inputs (N, in)), invariant under batch norm, under layer norm)
+# name -> (change of (weights (in, out), inputs (N, in)), invariant under batch norm,
+#          invariant under layer norm)
 CHANGES: dict[str, tuple[Change, bool, bool]] = {
     "weight matrix re-scaling (W·3.7)": (lambda W, x: (3.7 * W, x), True, True),
     "weight matrix re-centring (W + δ1ᵀ)": (lambda W, x: (W + 0.5 * np.ones((W.shape[0], 1)), x),
@@ -65,7 +66,8 @@ def invariances(seed: int) -> dict[str, tuple[float, float]]:
     for name, (change, _, _) in CHANGES.items():
         W2, x2 = change(W, x)
         changes = []
-        for norm in (nn.BatchNorm(30, eps=1e-12, dtype=np.float64), nn.LayerNorm(30, eps=1e-12, dtype=np.float64)):
+        for norm in (nn.BatchNorm(30, eps=1e-12, dtype=np.float64),
+                     nn.LayerNorm(30, eps=1e-12, dtype=np.float64)):
             y, y2 = normalised(W, x, norm), normalised(W2, x2, norm)
             changes.append(float(np.linalg.norm(y2 - y) / np.linalg.norm(y)))
         out[name] = (changes[0], changes[1])
@@ -92,12 +94,13 @@ def run(ctx: Context) -> None:
                                    epochs=epochs, batch_size=size, seed=seed)
                 acc.setdefault((norm, size), []).append(test_accuracy(trainer, split))
     small, large = min(sizes), max(sizes)
-    gaps = [ln - bn for ln, bn in zip(acc[("layer", small)], acc[("batch", small)])]
+    gaps = [ln - bn for ln, bn in zip(acc[("layer", small)], acc[("batch", small)], strict=True)]
     ctx.check(f"with batches of {small} layer norm trains and batch norm does not train as well",
               "test accuracy: layer norm ≥ batch norm + 0.10 in every seed",
               f"layer {_join(acc[('layer', small)])}; batch {_join(acc[('batch', small)])}",
               min(gaps) >= 0.10)
-    big_gap = max(abs(ln - bn) for ln, bn in zip(acc[("layer", large)], acc[("batch", large)]))
+    big_gap = max(abs(ln - bn)
+                  for ln, bn in zip(acc[("layer", large)], acc[("batch", large)], strict=True))
     ctx.check(f"with batches of {large} both work", "test accuracies within 0.03 of each other",
               f"largest difference {big_gap:.3f}", big_gap <= 0.03)
     measured = invariances(ctx.seed)
@@ -105,19 +108,23 @@ def run(ctx: Context) -> None:
     rows = []
     for name, (bn_change, ln_change) in measured.items():
         _, bn_expected, ln_expected = CHANGES[name]
-        for label, change, expected in (("batch", bn_change, bn_expected), ("layer", ln_change, ln_expected)):
+        for label, change, expected in (("batch", bn_change, bn_expected),
+                                        ("layer", ln_change, ln_expected)):
             invariant = change < 1e-6
             if invariant != expected or (not invariant and change < 1e-2):
                 mismatches.append(f"{label} norm, {name}")
         rows.append([name, f"{bn_change:.1e}", "yes" if bn_expected else "no", f"{ln_change:.1e}",
                      "yes" if ln_expected else "no"])
     ctx.check("the invariances of Ba et al. (2016), table 1",
-              "relative output change < 1e-6 where invariant, > 1e-2 where not (6 changes × 2 norms)",
+              "relative output change < 1e-6 where invariant, > 1e-2 where not "
+              "(6 changes × 2 norms)",
               "all 12 as expected" if not mismatches else "; ".join(mismatches), not mismatches)
     ctx.table("relative change of the normalised output ‖y' − y‖/‖y‖",
-              ["change", "batch norm", "BN invariant (paper)", "layer norm", "LN invariant (paper)"], rows)
+              ["change", "batch norm", "BN invariant (paper)", "layer norm",
+               "LN invariant (paper)"], rows)
     ctx.table("test accuracy (digits, mean over seeds)", ["batch size", "batch norm", "layer norm"],
-              [[s, f"{np.mean(acc[('batch', s)]):.3f}", f"{np.mean(acc[('layer', s)]):.3f}"] for s in sizes])
+              [[s, f"{np.mean(acc[('batch', s)]):.3f}", f"{np.mean(acc[('layer', s)]):.3f}"]
+               for s in sizes])
     ctx.main(f"batches of {small}: layer norm {np.mean(acc[('layer', small)]):.3f} vs batch norm "
              f"{np.mean(acc[('batch', small)]):.3f}; 12/12 invariances as in the paper"
              if not mismatches else f"{len(mismatches)} invariance mismatches")

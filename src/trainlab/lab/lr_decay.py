@@ -29,7 +29,8 @@ def run(ctx: Context) -> None:
     results: dict[str, list[dict]] = {arm: [] for arm in ARMS}
     for seed in ctx.seeds(3, 1):
         for arm, (lr, gamma) in ARMS.items():
-            model = mlp(split.n_features, [128, 64], split.n_classes, "relu", "he_normal", seed=seed)
+            model = mlp(split.n_features, [128, 64], split.n_classes, "relu", "he_normal",
+                        seed=seed)
             opt = optimizer(model, "sgd", lr=lr, momentum=0.9)
             schedule = None if gamma is None else schedule_for(opt, "exponential", gamma=gamma)
             trainer, history = train(model, split, opt, epochs=epochs, batch_size=32, seed=seed,
@@ -38,14 +39,14 @@ def run(ctx: Context) -> None:
             results[arm].append({"final": final, "curve": history["loss"], "lr": history["lr"],
                                  "acc": test_accuracy(trainer, split)})
     big, decay, small = (results[a] for a in ARMS)
-    ratios = [b["final"] / d["final"] for b, d in zip(big, decay)]
+    ratios = [b["final"] / d["final"] for b, d in zip(big, decay, strict=True)]
     ctx.check("a large constant rate stalls; decaying it settles much lower",
               f"training loss after {epochs} epochs: decayed < constant 0.1 / 5 in every seed",
               f"constant {_losses(big)}; decayed {_losses(decay)}", min(ratios) > 5)
     ctx.check("decay from a large rate beats a small constant rate",
               "decayed loss < constant 0.01 loss in every seed",
               f"constant 0.01: {_losses(small)}",
-              all(d["final"] < s["final"] for d, s in zip(decay, small)))
+              all(d["final"] < s["final"] for d, s in zip(decay, small, strict=True)))
     ctx.table(f"digits MLP, SGD + momentum 0.9, {epochs} epochs (mean over seeds)",
               ["learning rate", "final lr", "training loss", "test accuracy"],
               [[arm, f"{runs[0]['lr'][-1]:.3g}", f"{np.mean([r['final'] for r in runs]):.4f}",
@@ -58,7 +59,8 @@ def run(ctx: Context) -> None:
         for j, r in enumerate(runs):
             ax_l.semilogy(np.arange(1, epochs + 1), positive(r["curve"]), "o-" if j == 0 else "--",
                           ms=3, color=COLORS[i], label=arm if j == 0 else None)
-        ax_r.semilogy(np.arange(1, epochs + 1), runs[0]["lr"], "o-", ms=3, color=COLORS[i], label=arm)
+        ax_r.semilogy(np.arange(1, epochs + 1), runs[0]["lr"], "o-", ms=3, color=COLORS[i],
+                      label=arm)
     ax_l.set_xlabel("epoch")
     ax_l.set_ylabel("training loss (epoch mean)")
     ax_l.set_title("constant against exponentially decayed learning rate")

@@ -10,12 +10,11 @@ through 100 linear layers on Gaussian inputs, over several seeds.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from trainlab import nn
 from trainlab.diagnostics.plots import COLORS, new_figure
-from trainlab.lab.common import fmt, per_layer_signal
+from trainlab.lab.common import fmt, linear_at, per_layer_signal
 from trainlab.lab.experiment import Context, Experiment
 
 
@@ -39,7 +38,8 @@ def run(ctx: Context) -> None:
         runs.append(ratio)
         worst = max(worst, float(np.max(np.abs(np.log10(ratio / predicted)))))
         slopes.append(float(np.polyfit(layers, np.log10(ratio), 1)[0]))
-        weight_var.append(np.mean([m.weight.data.var() * width for m in model]))
+        weight_var.append(np.mean([linear_at(model, i).weight.data.var() * width
+                                   for i in range(len(model))]))
     calibrated = linear_stack(depth, width, "lecun_normal", ctx.seed)
     x = np.random.default_rng(ctx.seed).standard_normal((batch, width))
     _, kept, _ = per_layer_signal(calibrated, x)
@@ -54,15 +54,18 @@ def run(ctx: Context) -> None:
     final = float(np.exp(np.mean(np.log([r[-1] for r in runs]))))
     ctx.check(f"Var(h_L)/Var(x) follows (1/3)ᴸ at every one of the {depth} layers",
               "within a factor 2 (|log₁₀ error| < 0.3) at every layer and seed",
-              f"largest |log₁₀ error| {worst:.3f}; after {depth}: {final:.2e} vs {predicted[-1]:.2e}",
+              f"largest |log₁₀ error| {worst:.3f}; after {depth}: {final:.2e} vs "
+              f"{predicted[-1]:.2e}",
               worst < 0.3)
     ctx.check("calibrating with 1/√fan_in (LeCun) keeps the variance",
               f"1/10 < Var(h_{depth})/Var(x) < 10", f"{kept[-1]:.3g}", 0.1 < kept[-1] < 10)
     ctx.main(f"Var after {depth} naive layers = {final:.2e} (theory (1/3)^{depth} = "
              f"{predicted[-1]:.2e}); ×{factor:.4f} per layer")
-    ctx.table("variance relative to the input (first seed)", ["layer", "measured", "(1/3)ᴸ", "LeCun"],
-              [[int(l), fmt(m), fmt(p), fmt(k)] for l, m, p, k in
-               zip(layers, runs[0], predicted, kept) if l in (1, 2, 5, 10, 20, 50, 75, 100)])
+    ctx.table("variance relative to the input (first seed)",
+              ["layer", "measured", "(1/3)ᴸ", "LeCun"],
+              [[int(layer), fmt(m), fmt(p), fmt(k)]
+               for layer, m, p, k in zip(layers, runs[0], predicted, kept, strict=True)
+               if layer in (1, 2, 5, 10, 20, 50, 75, 100)])
 
     fig, ax = new_figure(1, 1, width=7.0)
     for i, ratio in enumerate(runs):

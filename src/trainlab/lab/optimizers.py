@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-
 from trainlab.diagnostics.plots import COLORS, new_figure, positive
 from trainlab.lab.common import load_split, mlp, optimizer, test_accuracy, train
 from trainlab.lab.experiment import Context, Experiment
@@ -66,8 +65,10 @@ def double_well(v: np.ndarray) -> tuple[float, np.ndarray]:
     return (x * x - 1) ** 2 + 0.5 * x + y * y, np.array([4 * x * (x * x - 1) + 0.5, 2 * y])
 
 
-def trajectory(f: Surface, start: tuple[float, float], name: str, lr: float, steps: int) -> np.ndarray:
-    """The iterates (steps + 1, 2) of optimizer ``name`` on ``f``; stops early at non-finite values."""
+def trajectory(f: Surface, start: tuple[float, float], name: str, lr: float,
+               steps: int) -> np.ndarray:
+    """The iterates (steps + 1, 2) of optimizer ``name`` on ``f``; stops early at non-finite
+    values."""
     p = Parameter(np.array(start, dtype=np.float64))
     opt = make_optimizer(name, [p], lr)
     path = [p.data.copy()]
@@ -100,8 +101,8 @@ def best_on_rosenbrock(name: str, steps: int) -> tuple[float, np.ndarray]:
 def run(ctx: Context) -> None:
     steps = ctx.pick(2000, 1000)
     saddle_paths = {n: trajectory(saddle, (1.0, 1e-3), n, 0.01, 3000) for n in OPTIMIZERS}
-    escape = {n: int(np.argmax(values(saddle, p) < -1)) if (values(saddle, p) < -1).any() else math.inf
-              for n, p in saddle_paths.items()}
+    escape = {n: int(np.argmax(values(saddle, p) < -1)) if (values(saddle, p) < -1).any()
+              else math.inf for n, p in saddle_paths.items()}
     rosen = {n: best_on_rosenbrock(n, steps) for n in OPTIMIZERS}
     distance = {n: float(np.hypot(*(p[-1] - 1.0))) for n, (_, p) in rosen.items()}
     well_paths = {n: trajectory(double_well, (2.0, 1.0), n, 0.01, 1500) for n in OPTIMIZERS}
@@ -109,10 +110,12 @@ def run(ctx: Context) -> None:
 
     fast = ("momentum", "Nesterov", "RMSProp", "Adam")
     ctx.check("at the saddle x² − y² plain gradient descent lingers",
-              "momentum, Nesterov, RMSProp and Adam escape (f < −1) in at most half GD's steps (γ = 0.01)",
+              "momentum, Nesterov, RMSProp and Adam escape (f < −1) in at most half GD's steps "
+              "(γ = 0.01)",
               ", ".join(f"{n} {escape[n]}" for n in OPTIMIZERS),
               all(escape[n] <= escape["SGD"] / 2 for n in fast))
-    ctx.check(f"in the Rosenbrock valley momentum and Adam beat plain GD ({steps} steps, best γ each)",
+    ctx.check("in the Rosenbrock valley momentum and Adam beat plain GD "
+              f"({steps} steps, best γ each)",
               "distance to (1, 1): momentum and Adam < 0.01 while GD > 0.05",
               ", ".join(f"{n} {distance[n]:.1e}" for n in OPTIMIZERS),
               distance["momentum"] < 0.01 and distance["Adam"] < 0.01 and distance["SGD"] > 0.05)
@@ -129,15 +132,19 @@ def run(ctx: Context) -> None:
     accuracy: dict[str, list[float]] = {n: [] for n in OPTIMIZERS}
     for seed in ctx.seeds(2, 1):
         for name in OPTIMIZERS:
-            model = mlp(split.n_features, [128, 64], split.n_classes, "relu", "he_normal", seed=seed)
+            model = mlp(split.n_features, [128, 64], split.n_classes, "relu", "he_normal",
+                        seed=seed)
             opt = make_optimizer(name, model.parameters(), MLP_LR[name])
             trainer, history = train(model, split, opt, epochs=epochs, batch_size=32, seed=seed)
             curves[name].append(history["loss"])
             accuracy[name].append(test_accuracy(trainer, split))
     final = {n: max(c[-1] for c in curves[n]) for n in OPTIMIZERS}
-    ctx.check(f"on the {split.name} MLP momentum trains faster than plain SGD at the same γ = 0.01",
-              f"momentum's and Nesterov's training loss after {epochs} epochs < SGD's / 3 in every seed",
-              f"SGD {final['SGD']:.3f}, momentum {final['momentum']:.3f}, Nesterov {final['Nesterov']:.3f}",
+    ctx.check(f"on the {split.name} MLP momentum trains faster than plain SGD at the same "
+              "γ = 0.01",
+              f"momentum's and Nesterov's training loss after {epochs} epochs < SGD's / 3 in "
+              "every seed",
+              f"SGD {final['SGD']:.3f}, momentum {final['momentum']:.3f}, "
+              f"Nesterov {final['Nesterov']:.3f}",
               all(max(c[-1] for c in curves[n]) * 3 < min(c[-1] for c in curves["SGD"])
                   for n in ("momentum", "Nesterov")))
     worst = min(min(a) for a in accuracy.values())
@@ -145,12 +152,13 @@ def run(ctx: Context) -> None:
               ", ".join(f"{n} {np.mean(a):.3f}" for n, a in accuracy.items()), worst > 0.8)
     ctx.table("2-D surfaces", ["optimizer", "saddle: steps to escape", "Rosenbrock: best γ",
                                "Rosenbrock: distance to (1, 1)", "double well: final x"],
-              [[n, escape[n], rosen[n][0], f"{distance[n]:.2e}", f"{end_x[n]:.3f}"] for n in OPTIMIZERS])
-    ctx.table(f"{split.name} MLP", ["optimizer", "γ", "final training loss", "test accuracy"],
-              [[n, MLP_LR[n], f"{np.mean([c[-1] for c in curves[n]]):.4f}", f"{np.mean(accuracy[n]):.3f}"]
+              [[n, escape[n], rosen[n][0], f"{distance[n]:.2e}", f"{end_x[n]:.3f}"]
                for n in OPTIMIZERS])
-    ctx.main(f"saddle escape: GD {escape['SGD']} vs Adam {escape['Adam']} steps; Rosenbrock distance "
-             f"GD {distance['SGD']:.2f} vs momentum {distance['momentum']:.0e}")
+    ctx.table(f"{split.name} MLP", ["optimizer", "γ", "final training loss", "test accuracy"],
+              [[n, MLP_LR[n], f"{np.mean([c[-1] for c in curves[n]]):.4f}",
+                f"{np.mean(accuracy[n]):.3f}"] for n in OPTIMIZERS])
+    ctx.main(f"saddle escape: GD {escape['SGD']} vs Adam {escape['Adam']} steps; "
+             f"Rosenbrock distance GD {distance['SGD']:.2f} vs momentum {distance['momentum']:.0e}")
     _figures(ctx, saddle_paths, rosen, well_paths, curves, split.name)
 
 
@@ -168,12 +176,13 @@ def _contour(ax, f: Surface, box: tuple[float, float, float, float], log: bool) 
 def _figures(ctx: Context, saddle_paths: dict, rosen: dict, well_paths: dict,
              curves: dict, data_name: str) -> None:
     fig, axes = new_figure(3, 1, width=5.0, height=4.6)
-    panels = ((saddle_paths, saddle, (-1.2, 1.2, -2.0, 2.0), False, "saddle x² − y² (γ = 0.01)", [(0, 0)]),
+    panels = ((saddle_paths, saddle, (-1.2, 1.2, -2.0, 2.0), False, "saddle x² − y² (γ = 0.01)",
+               [(0, 0)]),
               ({n: p for n, (_, p) in rosen.items()}, rosenbrock, (-2.0, 2.0, -1.0, 3.0), True,
                "Rosenbrock valley (best γ each)", [(1, 1)]),
-              (well_paths, double_well, (-2.0, 2.2, -1.2, 1.2), False, "tilted double well (γ = 0.01)",
-               [(-1.057, 0), (0.93, 0)]))
-    for ax, (paths, f, box, log, title, marks) in zip(axes, panels):
+              (well_paths, double_well, (-2.0, 2.2, -1.2, 1.2), False,
+               "tilted double well (γ = 0.01)", [(-1.057, 0), (0.93, 0)]))
+    for ax, (paths, f, box, log, title, marks) in zip(axes, panels, strict=True):
         _contour(ax, f, box, log)
         ax.plot(*np.array(marks).T, "o", mfc="none", mec="k", ms=11, mew=1.5)
         for i, (name, path) in enumerate(paths.items()):
@@ -187,7 +196,8 @@ def _figures(ctx: Context, saddle_paths: dict, rosen: dict, well_paths: dict,
         ax.set_ylabel("y")
         ax.set_title(title)
     axes[0].legend(fontsize=8, loc="lower left")
-    ctx.figure(fig, "optimizer_trajectories", "optimizer trajectories on three 2-D surfaces (★ start, ○ saddle point or minima)")
+    ctx.figure(fig, "optimizer_trajectories", "optimizer trajectories on three 2-D surfaces "
+               "(★ start, ○ saddle point or minima)")
 
     fig, ax = new_figure(1, 1, width=7.0)
     for i, (name, runs) in enumerate(curves.items()):

@@ -88,15 +88,16 @@ def run(ctx: Context) -> None:
         ctx.check(f"{arm} shrinks the train − validation gap",
                   "gap < half of the unregularised gap, every seed",
                   f"{_join(gaps)} vs none {_join([r['gap'] for r in none])}",
-                  all(g < r["gap"] / 2 for g, r in zip(gaps, none)))
+                  all(g < r["gap"] / 2 for g, r in zip(gaps, none, strict=True)))
     bn = results["batch norm"]
     ctx.check("batch norm regularises at most as a side effect: it does not halve the gap",
               "batch norm's gap (batches of 32) ≥ half of the unregularised gap, every seed "
               "(the test the four regularisers above pass, it fails)",
               f"{_join([r['gap'] for r in bn])} vs none {_join([r['gap'] for r in none])}",
-              all(b["gap"] >= r["gap"] / 2 for b, r in zip(bn, none)))
-    rows = [[arm, f"{np.mean([r['train'] for r in runs]):.3f}", f"{np.mean([r['val'] for r in runs]):.3f}",
-             f"{np.mean([r['gap'] for r in runs]):.3f}"] for arm, runs in results.items()]
+              all(b["gap"] >= r["gap"] / 2 for b, r in zip(bn, none, strict=True)))
+    rows = [[arm, f"{np.mean([r['train'] for r in runs]):.3f}",
+             f"{np.mean([r['val'] for r in runs]):.3f}", f"{np.mean([r['gap'] for r in runs]):.3f}"]
+            for arm, runs in results.items()]
     ctx.table(f"{n_train} training images with {NOISE:.0%} random labels (mean over seeds)",
               ["regulariser", "train accuracy (noisy labels)", "validation accuracy", "gap"], rows)
     clean = {}
@@ -105,8 +106,10 @@ def run(ctx: Context) -> None:
         clean = {arm: run_arm(arm, split, scaling, width, epochs, ctx.seed) for arm in ARMS}
         ctx.table(f"the same with clean labels (seed {ctx.seed})",
                   ["regulariser", "train accuracy", "validation accuracy", "gap"],
-                  [[arm, f"{r['train']:.3f}", f"{r['val']:.3f}", f"{r['gap']:.3f}"] for arm, r in clean.items()])
-    ctx.main("gap " + ", ".join(f"{arm} {np.mean([r['gap'] for r in runs]):.2f}" for arm, runs in results.items()))
+                  [[arm, f"{r['train']:.3f}", f"{r['val']:.3f}", f"{r['gap']:.3f}"]
+                   for arm, r in clean.items()])
+    ctx.main("gap " + ", ".join(f"{arm} {np.mean([r['gap'] for r in runs]):.2f}"
+                                for arm, runs in results.items()))
 
     fig, ax = new_figure(1, 1, width=7.5)
     x = np.arange(len(ARMS))
@@ -120,7 +123,8 @@ def run(ctx: Context) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("regulariser")
     ax.set_ylabel("accuracy")
-    ax.set_title(f"{n_train} training images, {NOISE:.0%} random labels: the gap is the overfitting")
+    ax.set_title(f"{n_train} training images, {NOISE:.0%} random labels: "
+                 "the gap is the overfitting")
     ax.legend(fontsize=8, loc="lower right")
     ctx.figure(fig, "regularization_gap", "training against validation accuracy per regulariser")
 

@@ -42,7 +42,8 @@ def run_experiment(
     """
     experiment = get_experiment(name)
     seed = check_int(seed, "run_experiment: seed", low=0)
-    result = Result(experiment.name, experiment.title, experiment.claim, quick=bool(quick), seed=seed)
+    result = Result(experiment.name, experiment.title, experiment.claim, quick=bool(quick),
+                    seed=seed)
     folder = Path(out_dir) / experiment.name
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -59,7 +60,7 @@ def run_experiment(
 def _one_blas_thread() -> contextlib.AbstractContextManager:
     """Limit BLAS to one thread: the lab's matrices are small, and on a small machine the
     threads' hand-offs cost more than they save (measured: several times slower with two)."""
-    try:
+    try:  # (an optional import: threadpoolctl comes with scikit-learn, not with trainlab)
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return contextlib.nullcontext()
@@ -97,8 +98,9 @@ def format_result(result: Result) -> str:
     lines = [head, text_table(["claim", "expected", "measured", "holds"], rows, width=70)]
     if result.main:
         lines.append(f"main result: {result.main}")
+    folder = result.figures[0][0].parent if result.figures else "-"
     lines.append(f"{verdict} ({result.seconds:.1f} s{', quick' if result.quick else ''}); "
-                 f"{len(result.figures)} figure(s) in {result.figures[0][0].parent if result.figures else '-'}")
+                 f"{len(result.figures)} figure(s) in {folder}")
     return "\n".join(lines)
 
 
@@ -147,11 +149,13 @@ def write_report(results: Sequence[Result], path: str | Path) -> Path:
              '<span class="ok">yes</span>' if r.holds else '<span class="bad">no</span>',
              f"{r.seconds:.1f}", escape(r.main)] for r in results]
     total = sum(r.seconds for r in results if r.seconds == r.seconds)
-    summary = Section("Summary", table_html(["experiment", "holds", "seconds", "main measured number"],
-                                            rows, raw=True) + f"<p>Total time {total:.1f} s.</p>")
+    summary = Section("Summary",
+                      table_html(["experiment", "holds", "seconds", "main measured number"],
+                                 rows, raw=True) + f"<p>Total time {total:.1f} s.</p>")
     page = render_page("trainlab lab: every claim of the notes, measured",
                        [summary, *map(result_section, results)],
-                       subtitle=f"{sum(r.holds for r in results)} of {len(results)} experiments hold.")
+                       subtitle=f"{sum(r.holds for r in results)} of {len(results)} "
+                                "experiments hold.")
     path.write_text(page, encoding="utf-8")
     return path
 
@@ -162,7 +166,7 @@ def write_report(results: Sequence[Result], path: str | Path) -> Path:
 class _OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line on stderr and exit status 2."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'.\n")
 
 
@@ -175,12 +179,14 @@ def build_parser(prog: str = "trainlab lab") -> argparse.ArgumentParser:
     run.add_argument("name", help=f"one of: {', '.join(names())}, or 'all'")
     run.add_argument("--quick", action="store_true", help="a reduced size (seconds, not minutes)")
     run.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
-    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                     help=f"output folder (default {DEFAULT_OUT})")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``trainlab lab ...``: 0 when every claim of what ran holds, 1 when one does not, 2 on bad usage."""
+    """``trainlab lab ...``: 0 when every claim of what ran holds, 1 when one does not, 2 on bad
+    usage."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -24,7 +24,8 @@ from trainlab.lab.experiment import Context, Experiment
 STARTS = ((0.0, 1.0), (3.0, 4.0), (0.0, 10.0), (-2.0, 0.1))  # input (mean, variance)
 
 
-def stack(depth: int, width: int, activation: type[nn.Module], init: str, seed: int) -> nn.Sequential:
+def stack(depth: int, width: int, activation: type[nn.Module], init: str,
+          seed: int) -> nn.Sequential:
     rng = np.random.default_rng(seed)
     layers: list[nn.Module] = []
     for _ in range(depth):
@@ -59,12 +60,14 @@ def run(ctx: Context) -> None:
     depth, width, batch = ctx.pick(100, 50), 256, 500
     tail = 10
     centred_ok, worst_mean, var_range = True, 0.0, [math.inf, -math.inf]
-    offcentre: dict[tuple[float, float], list[tuple[float, float, float]]] = {s: [] for s in STARTS[1:]}
+    offcentre: dict[tuple[float, float], list[tuple[float, float, float]]] = {
+        s: [] for s in STARTS[1:]}
     curves = {}
     for seed in ctx.seeds(3, 1):
         model = stack(depth, width, nn.SELU, "lecun_normal", seed)
         for mean0, var0 in STARTS:
-            x = mean0 + math.sqrt(var0) * np.random.default_rng(1000 + seed).standard_normal((batch, width))
+            noise = np.random.default_rng(1000 + seed).standard_normal((batch, width))
+            x = mean0 + math.sqrt(var0) * noise
             m, v = moments(model, x)
             if seed == ctx.seed:
                 curves[(mean0, var0)] = (m, v, predict_signal(model, **input_statistics(x)))
@@ -74,11 +77,13 @@ def run(ctx: Context) -> None:
                 centred_ok &= bool(np.all(np.abs(m) < 0.1) and np.all((v > 0.8) & (v < 1.25)))
             else:
                 first = math.hypot(m[0], v[0] - 1)
-                offcentre[(mean0, var0)].append((first, float(m[-tail:].mean()), float(v[-tail:].mean())))
+                offcentre[(mean0, var0)].append((first, float(m[-tail:].mean()),
+                                                 float(v[-tail:].mean())))
 
     ctx.check(f"centred inputs keep mean 0 and variance 1 through {depth} SELU layers",
-              "every layer: |mean| < 0.1 and 0.8 < var < 1.25", f"|mean| ≤ {worst_mean:.3f}, var in "
-              f"[{var_range[0]:.3f}, {var_range[1]:.3f}]", centred_ok)
+              "every layer: |mean| < 0.1 and 0.8 < var < 1.25",
+              f"|mean| ≤ {worst_mean:.3f}, var in [{var_range[0]:.3f}, {var_range[1]:.3f}]",
+              centred_ok)
     rows, pulled = [], True
     for (mean0, var0), runs in offcentre.items():
         for first, m_end, v_end in runs:

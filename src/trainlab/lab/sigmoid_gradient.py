@@ -22,7 +22,7 @@ import numpy as np
 
 from trainlab import nn
 from trainlab.diagnostics.plots import COLORS, new_figure
-from trainlab.lab.common import fmt, load_split, mlp, per_layer_signal
+from trainlab.lab.common import fmt, linear_at, load_split, mlp, per_layer_signal
 from trainlab.lab.experiment import Context, Experiment
 
 
@@ -42,13 +42,15 @@ def gradient_profile(model: nn.Sequential, x: np.ndarray, labels: np.ndarray,
     loss(model.forward(x), labels)
     dy = loss.backward()
     _, _, grad_ms = per_layer_signal(model, x, dy, kinds=(kind,))
-    norms = np.sqrt(grad_ms * dy.shape[0] * model[0].out_features)
+    norms = np.sqrt(grad_ms * dy.shape[0] * linear_at(model, 0).out_features)
     linears = [m for m in model if isinstance(m, nn.Linear)]
-    spectral = np.array([np.linalg.norm(m.weight.data.astype(np.float64), 2) for m in linears[1:-1]])
+    spectral = np.array([np.linalg.norm(m.weight.data.astype(np.float64), 2)
+                         for m in linears[1:-1]])
     return norms, spectral
 
 
-def weight_gradient_bound(model: nn.Sequential, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def weight_gradient_bound(model: nn.Sequential, x: np.ndarray,
+                          labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """‖∂L/∂W_j‖_F of each hidden Linear (input side first) from trainlab's backward, and the
     bound ‖h_{j−1}‖₂ · 0.25ᵏ⁺¹ · ∏‖W‖₂ · ‖∂L/∂h_L‖_F with k the number of sigmoid layers above
     layer j (the model alternates Linear and Sigmoid and ends with a Linear)."""
@@ -61,14 +63,15 @@ def weight_gradient_bound(model: nn.Sequential, x: np.ndarray, labels: np.ndarra
         h = layer.forward(h)
     loss(h, labels)
     dy = loss.backward()
-    top = np.linalg.norm(dy @ model[-1].weight.data.T)  # ∂L/∂h_L, the last sigmoid's output
+    # ∂L/∂h_L, at the last sigmoid's output
+    top = np.linalg.norm(dy @ linear_at(model, -1).weight.data.T)
     model.backward(dy)
     linears = [m for m in model if isinstance(m, nn.Linear)]
     grads = np.array([np.linalg.norm(m.weight.grad) for m in linears[:-1]])
     spectral = [np.linalg.norm(m.weight.data.astype(np.float64), 2) for m in linears[1:-1]]
     depth = len(grads)
-    bound = np.array([np.linalg.norm(inputs[j], 2) * 0.25 ** (depth - j) * np.prod(spectral[j:]) * top
-                      for j in range(depth)])
+    bound = np.array([np.linalg.norm(inputs[j], 2) * 0.25 ** (depth - j)
+                      * np.prod(spectral[j:]) * top for j in range(depth)])
     return grads, bound
 
 
@@ -128,7 +131,7 @@ def run(ctx: Context) -> None:
     ctx.table("gradient norm per sigmoid layer, relative to the top (first seed)",
               ["layer (input → output)", "‖∂L/∂h‖ / top", "bound 0.25ᵏ·∏‖W‖₂", "0.25ᵏ"],
               [[j + 1, fmt(m), fmt(b), fmt(0.25 ** (depth - 1 - j))]
-               for j, (m, b) in enumerate(zip(*profiles[0]))])
+               for j, (m, b) in enumerate(zip(*profiles[0], strict=True))])
 
     fig, (ax_d, ax_g) = new_figure(2, 1)
     ax_d.plot(z, d, color=COLORS[0], label="σ'(z) (trainlab backward)")
@@ -144,13 +147,16 @@ def run(ctx: Context) -> None:
         ax_g.semilogy(layers, bound, ":", color=COLORS[3],
                       label="bound 0.25ᵏ·∏‖W‖₂" if i == 0 else None)
     ax_g.semilogy(layers, 0.25 ** (depth - layers), "k--", label="0.25ᵏ")
-    ax_g.semilogy(layers, relu_norms / relu_norms[-1], "s-", color=COLORS[2], label="ReLU, He (measured)")
-    ax_g.semilogy(layers, bn_norms / bn_norms[-1], "^-", color=COLORS[1], label="sigmoid + batch norm (measured)")
+    ax_g.semilogy(layers, relu_norms / relu_norms[-1], "s-", color=COLORS[2],
+                  label="ReLU, He (measured)")
+    ax_g.semilogy(layers, bn_norms / bn_norms[-1], "^-", color=COLORS[1],
+                  label="sigmoid + batch norm (measured)")
     ax_g.set_xlabel("hidden layer (input → output)")
     ax_g.set_ylabel("‖∂L/∂h‖ relative to the top layer")
     ax_g.set_title(f"gradient through {depth} layers, digits batch of {x.shape[0]}")
     ax_g.legend(fontsize=9)
-    ctx.figure(fig, "sigmoid_gradient", "σ' ≤ 1/4 and the gradient per layer against the 0.25ᵏ bound")
+    ctx.figure(fig, "sigmoid_gradient",
+               "σ' ≤ 1/4 and the gradient per layer against the 0.25ᵏ bound")
 
 
 EXPERIMENT = Experiment(

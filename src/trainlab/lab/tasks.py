@@ -46,7 +46,8 @@ def task_data(name: str, seed: int) -> tuple[np.ndarray, ...]:
     ds = data.load_dataset(dataset)
     X_tr, y_tr, _, _, X_te, y_te = data.train_val_test_split(ds.X, ds.y, 0.0, 0.25, seed=seed)
     scaler = data.Standardizer().fit(X_tr)
-    X_tr, X_te = scaler.transform(X_tr).astype(np.float32), scaler.transform(X_te).astype(np.float32)
+    X_tr = scaler.transform(X_tr).astype(np.float32)
+    X_te = scaler.transform(X_te).astype(np.float32)
     if name == "regression":
         target = data.Standardizer().fit(y_tr.reshape(-1, 1))
         y_tr = target.transform(y_tr.reshape(-1, 1)).astype(np.float32)
@@ -55,8 +56,8 @@ def task_data(name: str, seed: int) -> tuple[np.ndarray, ...]:
 
 
 def fit_task(name: str, seed: int, epochs: int, init: str = "he_normal") -> dict[str, Any]:
-    """Train a 2×64 ReLU MLP on task ``name`` (SGD, γ = 0.01, momentum 0.9); the loss before and after, the test metric,
-    the test outputs and the model."""
+    """Train a 2×64 ReLU MLP on task ``name`` (SGD, γ = 0.01, momentum 0.9); the loss before
+    and after, the test metric, the test outputs and the model."""
     _, loss_cls, out, _ = TASKS[name]
     X_tr, y_tr, X_te, y_te = task_data(name, seed)
     model = mlp(X_tr.shape[1], [64, 64], out, "relu", init, seed=seed)
@@ -66,13 +67,15 @@ def fit_task(name: str, seed: int, epochs: int, init: str = "he_normal") -> dict
     before = trainer.evaluate(X_tr, y_tr)["loss"]
     history = trainer.fit(X_tr, y_tr, epochs=epochs, batch_size=32)
     test = trainer.evaluate(X_te, y_te)
-    return {"before": before, "after": trainer.evaluate(X_tr, y_tr)["loss"], "curve": history["loss"],
+    return {"before": before, "after": trainer.evaluate(X_tr, y_tr)["loss"],
+            "curve": history["loss"],
             "metric": test["r2"] if name == "regression" else test["accuracy"],
             "z": trainer.predict(X_te), "y": y_te, "model": model, "X_test": X_te}
 
 
 def probabilities(name: str, z: np.ndarray) -> np.ndarray:
-    """ψ applied to the model's outputs z: sigmoid (n, 1) or softmax (n, C), with trainlab's layers."""
+    """ψ applied to the model's outputs z: sigmoid (n, 1) or softmax (n, C), with trainlab's
+    layers."""
     layer = nn.Sigmoid() if name == "binary" else nn.Softmax()
     return layer.forward(z.astype(np.float64))
 
@@ -91,7 +94,9 @@ def nearest_mean_accuracy(h_train: np.ndarray, y_train: np.ndarray, h_test: np.n
     """Accuracy of the nearest class mean (Euclidean) on representations h; h: (n, d)."""
     classes = np.unique(y_train)
     means = np.stack([h_train[y_train == c].mean(axis=0) for c in classes])
-    d2 = (np.square(h_test).sum(1)[:, None] - 2 * h_test @ means.T + np.square(means).sum(1)[None, :])
+    # ‖h − μ‖² = ‖h‖² − 2·h·μ + ‖μ‖², for every (test row, class mean)
+    d2 = (np.square(h_test).sum(1)[:, None] - 2 * h_test @ means.T
+          + np.square(means).sum(1)[None, :])
     return float(np.mean(classes[d2.argmin(axis=1)] == y_test))
 
 
@@ -131,10 +136,12 @@ def run(ctx: Context) -> None:
     ctx.check("ψ turns the outputs into probabilities: sigmoid (binary), softmax (multiclass)",
               "σ(z) ∈ (0, 1), softmax rows sum to 1 (± 1e-12); threshold / argmax of ψ = the "
               "prediction and gives the test accuracy",
-              f"largest |Σ softmax − 1| = {worst_sum:.1e}; predictions agree: {'yes' if agree else 'no'}",
+              f"largest |Σ softmax − 1| = {worst_sum:.1e}; "
+              f"predictions agree: {'yes' if agree else 'no'}",
               agree and worst_sum < 1e-12)
 
-    zero = {name: fit_task(name, ctx.seed, epochs, init="zeros") for name in ("binary", "multiclass")}
+    zero = {name: fit_task(name, ctx.seed, epochs, init="zeros")
+            for name in ("binary", "multiclass")}
     distinct, zero_acc, majority = {}, {}, {}
     for name, r in zero.items():
         w = r["model"][0].weight.data
@@ -149,7 +156,8 @@ def run(ctx: Context) -> None:
               f"all-zero init: 1 distinct hidden unit of {width} after training and test accuracy "
               "≤ the majority class + 0.02; random init: all units distinct",
               "; ".join(f"{n}: {distinct[n]} distinct, accuracy {zero_acc[n]:.3f} (majority "
-                        f"{majority[n]:.3f})" for n in zero) + f"; random: {random_distinct} distinct",
+                        f"{majority[n]:.3f})" for n in zero)
+              + f"; random: {random_distinct} distinct",
               all(distinct[n] == 1 and zero_acc[n] <= majority[n] + 0.02 for n in zero)
               and random_distinct == width)
 
@@ -157,7 +165,8 @@ def run(ctx: Context) -> None:
     trained = runs["multiclass"][0]["model"]
     untrained = mlp(X_tr.shape[1], [64, 64], 10, "relu", "he_normal", seed=ctx.seed)
     separation = {
-        "input x": nearest_mean_accuracy(X_tr.astype(np.float64), y_tr, X_te.astype(np.float64), y_te),
+        "input x": nearest_mean_accuracy(X_tr.astype(np.float64), y_tr,
+                                         X_te.astype(np.float64), y_te),
         "h⁽ᴸ⁾ at initialisation": nearest_mean_accuracy(hidden(untrained, X_tr), y_tr,
                                                         hidden(untrained, X_te), y_te),
         "h⁽ᴸ⁾ after training": nearest_mean_accuracy(hidden(trained, X_tr), y_tr,
@@ -170,21 +179,23 @@ def run(ctx: Context) -> None:
               f"x {s_in:.3f}, h at init {s_init:.3f}, trained h {s_tr:.3f}",
               s_tr > s_in + 0.02 and s_tr > s_init + 0.02)
 
-    ctx.table("the three tasks (first seed)", ["task", "dataset", "ψ", "loss at init", "loss trained",
-                                                 "test metric"],
+    ctx.table("the three tasks (first seed)",
+              ["task", "dataset", "ψ", "loss at init", "loss trained", "test metric"],
               [[n, TASKS[n][0], TASKS[n][3], f"{rs[0]['before']:.3f}", f"{rs[0]['after']:.4f}",
                 f"{'R²' if n == 'regression' else 'accuracy'} {rs[0]['metric']:.3f}"]
                for n, rs in runs.items()])
     ctx.table("nearest-class-mean accuracy on held-out digits", ["representation", "accuracy"],
               [[k, f"{v:.3f}"] for k, v in separation.items()])
-    ctx.main(f"loss ×{max(max(d) for d in drops.values()):.3f} or less after training; R² {r2:.2f}, "
-             f"accuracy {acc_b:.3f} / {acc_m:.3f}; zero init stays at {zero_acc['multiclass']:.2f}")
+    ctx.main(f"loss ×{max(max(d) for d in drops.values()):.3f} or less after training; "
+             f"R² {r2:.2f}, accuracy {acc_b:.3f} / {acc_m:.3f}; "
+             f"zero init stays at {zero_acc['multiclass']:.2f}")
 
     fig, (ax_l, ax_e) = new_figure(2, 1)
     for i, (name, rs) in enumerate(runs.items()):
         curve = np.asarray(rs[0]["curve"], dtype=float)
-        ax_l.semilogy(np.arange(0, len(curve) + 1), np.concatenate([[rs[0]["before"]], curve]), "o-",
-                      ms=3, color=COLORS[i], label=f"{name} ({TASKS[name][0]}, ψ = {TASKS[name][3]})")
+        ax_l.semilogy(np.arange(0, len(curve) + 1), np.concatenate([[rs[0]["before"]], curve]),
+                      "o-", ms=3, color=COLORS[i],
+                      label=f"{name} ({TASKS[name][0]}, ψ = {TASKS[name][3]})")
     ax_l.set_xlabel("epoch (0 = random initial weights)")
     ax_l.set_ylabel("training loss")
     ax_l.set_title("θ* = argmin L by gradient descent from noise")
@@ -194,7 +205,8 @@ def run(ctx: Context) -> None:
     ax_e.set_ylim(0.5, 1.0)
     ax_e.set_ylabel("nearest-class-mean test accuracy")
     ax_e.set_title("digits: how well each representation separates the classes")
-    ctx.figure(fig, "tasks", "training loss of the three tasks; class separation in the hidden layer")
+    ctx.figure(fig, "tasks",
+               "training loss of the three tasks; class separation in the hidden layer")
 
 
 EXPERIMENT = Experiment(

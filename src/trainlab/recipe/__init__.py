@@ -36,7 +36,8 @@ from trainlab.recipe.toml_io import parse_toml, read_toml, to_toml
 __all__ = [
     "RunConfig", "DataConfig", "ModelConfig", "OptimizerConfig", "ScheduleConfig",
     "TrainingConfig", "MonitorConfig", "SECTIONS", "SETTINGS", "Setting", "SettingError",
-    "absolute_paths", "from_flat", "validate_config", "resolved", "applies", "fingerprint", "differences",
+    "absolute_paths", "from_flat", "validate_config", "resolved", "applies", "fingerprint",
+    "differences",
     "optimizer_class", "optimizer_kwargs", "schedule_class", "schedule_kwargs",
     "read_toml", "parse_toml", "to_toml",
 ]

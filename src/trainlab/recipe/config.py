@@ -22,6 +22,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainlab.backend import BACKENDS
+from trainlab.data import SCALERS
+from trainlab.init import INITIALIZERS
+from trainlab.nn import ACTIVATIONS
+from trainlab.optim import OPTIMIZERS, SCHEDULES
 from trainlab.recipe.settings import Setting
 
 
@@ -31,38 +36,26 @@ def _setting(default: Any, kind: str, help: str, **options: Any) -> Any:  # noqa
 
 
 def _activations() -> list[str]:
-    from trainlab.nn import ACTIVATIONS
-
     return ACTIVATIONS.names()
 
 
 def _initializers() -> list[str]:
-    from trainlab.init import INITIALIZERS
-
     return INITIALIZERS.names()
 
 
 def _optimizers() -> list[str]:
-    from trainlab.optim import OPTIMIZERS
-
     return OPTIMIZERS.names()
 
 
 def _schedules() -> list[str]:
-    from trainlab.optim import SCHEDULES
-
     return ["none", *SCHEDULES.names()]
 
 
 def _backends() -> list[str]:
-    from trainlab.backend import BACKENDS
-
     return ["auto", *BACKENDS.names()]
 
 
 def _scalers() -> list[str]:
-    from trainlab.data import SCALERS
-
     return SCALERS.names()
 
 

@@ -18,8 +18,13 @@ import hashlib
 import inspect
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from trainlab.nn import Parameter
+from trainlab.optim import OPTIMIZERS, SCHEDULES
 from trainlab.recipe.config import NEUTRAL, SECTIONS, SETTINGS, RunConfig
 from trainlab.recipe.settings import SettingError
 
@@ -48,14 +53,10 @@ def _signature_defaults(cls: type) -> dict[str, Any]:
 
 
 def optimizer_class(config: RunConfig) -> type:
-    from trainlab.optim import OPTIMIZERS
-
     return OPTIMIZERS.get_named(config.optimizer.optimizer, "setting 'optimizer' (--optimizer)")
 
 
 def schedule_class(config: RunConfig) -> type | None:
-    from trainlab.optim import SCHEDULES
-
     name = config.schedule.schedule
     return None if name == "none" else SCHEDULES.get_named(name, "setting 'schedule' (--schedule)")
 
@@ -96,11 +97,11 @@ def _why_not(config: RunConfig, name: str) -> str:
         return (f"optimizer {config.optimizer.optimizer!r} (it takes "
                 f"{', '.join(accepted)})")
     if name in SCHEDULE_SETTINGS or name == "schedule_options":
-        cls = schedule_class(config)
-        if cls is None:
+        schedule_cls = schedule_class(config)
+        if schedule_cls is None:
             return "schedule 'none'"
         return (f"schedule {config.schedule.schedule!r} (it takes "
-                f"{', '.join(_signature_defaults(cls))})")
+                f"{', '.join(_signature_defaults(schedule_cls))})")
     reasons = {
         "noise_std": f"augment {config.training.augment!r} (it needs --augment noise)",
         "max_shift": f"augment {config.training.augment!r} (it needs --augment shift)",
@@ -180,10 +181,6 @@ def validate_config(config: RunConfig, where: str = "") -> None:
 def _try_components(config: RunConfig, where: str) -> None:
     """Build the optimizer and the schedule on one dummy parameter: their constructors
     check their own hyperparameters (stated once, in the class)."""
-    import numpy as np
-
-    from trainlab.nn import Parameter
-
     name = config.optimizer.optimizer
     try:
         optimizer = optimizer_class(config)([Parameter(np.zeros(1))], **optimizer_kwargs(config))
@@ -326,8 +323,6 @@ def sections() -> dict[str, list[str]]:
 def absolute_paths(config: RunConfig) -> RunConfig:
     """``data_dir`` and a relative ``csv:``/``npz:`` path made absolute (against the current
     folder, or ``data_dir``), so that a run can be resumed and evaluated from anywhere."""
-    from pathlib import Path
-
     data = config.data
     data_dir = None if data.data_dir is None else str(Path(data.data_dir).expanduser().absolute())
     name = data.data

@@ -18,7 +18,8 @@ from typing import Any
 _STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto;
        max-width: 1100px; color: #222; line-height: 1.45; padding: 0 1rem; }
-h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+h1 { font-size: 1.7rem; margin-bottom: .2rem; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
 th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
@@ -26,7 +27,8 @@ figure { display: inline-block; margin: .5rem 1rem .5rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .85rem; color: #555; }
 .ok { color: #0a7a28; font-weight: 600; } .bad { color: #b00020; font-weight: 600; }
-.warn { background: #fff6e0; border-left: 4px solid #e0a000; padding: .4rem .8rem; margin: .4rem 0; }
+.warn { background: #fff6e0; border-left: 4px solid #e0a000; padding: .4rem .8rem;
+        margin: .4rem 0; }
 code, pre { background: #f6f6f6; padding: .1rem .3rem; }
 """
 
@@ -51,7 +53,7 @@ def escape(text: Any) -> str:
 
 def figure_to_data_uri(fig: Any, dpi: int = 110) -> str:
     """Render a matplotlib figure to a ``data:image/png;base64,...`` URI and close it."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: imported when a figure is rendered
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")

@@ -27,6 +27,7 @@ import numpy as np
 
 from trainlab import runs
 from trainlab.report.html import Section, escape, render_page, table_html
+from trainlab.train import load_model
 
 
 @dataclass
@@ -70,7 +71,7 @@ def read_metrics(path: Path) -> dict[str, list[float]]:
     header, body = rows[0], rows[1:]
     columns: dict[str, list[float]] = {h: [] for h in header}
     for row in body:
-        for h, cell in zip(header, row):
+        for h, cell in zip(header, row, strict=False):  # a short row fills fewer columns
             try:
                 columns[h].append(float(cell))
             except ValueError:
@@ -88,11 +89,10 @@ def load_context(run_dir: str | Path, monitor: Any = None, model: Any = None) ->
     if model is None:
         for name in (runs.MODEL, runs.CHECKPOINT):
             if (run_dir / name).is_file():
-                from trainlab.train import load_model
-
                 model = load_model(run_dir / name)
                 break
     if monitor is None and (run_dir / runs.MONITOR).is_file():
+        # imported here: trainlab.diagnostics imports matplotlib
         from trainlab.diagnostics.serialize import monitor_from_dict
 
         monitor = monitor_from_dict(json.loads((run_dir / runs.MONITOR).read_text("utf-8")))
@@ -136,8 +136,8 @@ def summary_section(ctx: RunContext) -> list[Section]:
         if "accuracy" in final.get("test", {}):
             lines.append(f"<p>Test accuracy: <b>{100 * final['test']['accuracy']:.2f}%</b></p>")
     else:
-        lines.append("<p>No final metrics: the run did not complete "
-                     f"(resume it with <code>trainlab train --resume {escape(ctx.path)}</code>).</p>")
+        lines.append("<p>No final metrics: the run did not complete (resume it with "
+                     f"<code>trainlab train --resume {escape(ctx.path)}</code>).</p>")
     return [Section("Summary", "".join(lines), anchor="summary")]
 
 
@@ -145,13 +145,14 @@ def config_section(ctx: RunContext) -> list[Section]:
     rows = [[key, _fmt(value)] for key, value in ctx.config.items()]
     body = ("<p>The fully resolved settings (<code>config.toml</code>; settings not listed are "
             "off). Rerun with <code>trainlab train --config "
-            f"{escape(ctx.path / runs.CONFIG)}</code>.</p>" + table_html(["setting", "value"], rows))
+            f"{escape(ctx.path / runs.CONFIG)}</code>.</p>"
+            + table_html(["setting", "value"], rows))
     return [Section("Configuration", body, anchor="configuration")]
 
 
 def _curve_figure(epochs: list[float], series: list[tuple[str, list[float]]], ylabel: str,
                   title: str, best: int | None = None, log: bool = False) -> Any:
-    from trainlab.diagnostics.plots import COLORS, new_figure, spans_decades
+    from trainlab.diagnostics.plots import COLORS, new_figure, spans_decades  # (matplotlib)
 
     fig, ax = new_figure(width=6.0, height=3.8)
     for i, (label, values) in enumerate(series):
@@ -204,7 +205,7 @@ def curves_section(ctx: RunContext) -> list[Section]:
 def model_rows(model: Any, in_features: int) -> list[list[str]]:
     """(layer, type, output shape, parameters) for each layer, from a forward pass of a
     zero batch of 2 rows in evaluation mode (the model is left in evaluation mode)."""
-    from trainlab.diagnostics.probe import layer_chain
+    from trainlab.diagnostics.probe import layer_chain  # diagnostics imports matplotlib
 
     params = model.parameters()
     dtype = params[0].data.dtype if params else np.float32
@@ -217,17 +218,18 @@ def model_rows(model: Any, in_features: int) -> list[list[str]]:
             count = sum(p.data.size for p in layer.parameters())
             total += count
             extra = ""
-            if hasattr(layer, "p") and isinstance(getattr(layer, "p"), float):
+            if hasattr(layer, "p") and isinstance(layer.p, float):
                 extra = f" (p={layer.p:g})"
-            rows.append([name, type(layer).__name__ + extra, f"(batch, {', '.join(map(str, x.shape[1:]))})",
-                         f"{count:,}"])
+            shape = f"(batch, {', '.join(map(str, x.shape[1:]))})"
+            rows.append([name, type(layer).__name__ + extra, shape, f"{count:,}"])
     rows.append(["total", "", "", f"{total:,}"])
     return rows
 
 
 def model_section(ctx: RunContext) -> list[Section]:
     if ctx.model is None:
-        return [Section("Model", "<p>No checkpoint: the model is not available.</p>", anchor="model")]
+        return [Section("Model", "<p>No checkpoint: the model is not available.</p>",
+                        anchor="model")]
     in_features = int(ctx.info.get("dataset", {}).get("n_features", 0))
     body = table_html(["layer", "type", "output shape", "parameters"],
                       model_rows(ctx.model, in_features))
@@ -238,7 +240,7 @@ def diagnostics_sections(ctx: RunContext) -> list[Section]:
     if ctx.monitor is None:
         return [Section("Inside training", "<p>The diagnostics monitor was off "
                         "(<code>--no-monitor</code>).</p>", anchor="inside")]
-    from trainlab.diagnostics.sections import report_sections
+    from trainlab.diagnostics.sections import report_sections  # diagnostics imports matplotlib
 
     sections = report_sections(ctx.monitor, ctx.model)
     for section in sections:  # keep the embedded figures as files as well

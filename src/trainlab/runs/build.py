@@ -22,6 +22,7 @@ from trainlab.recipe import (
     schedule_class,
     schedule_kwargs,
 )
+from trainlab.train.protocols import Loss, Optimizer, Schedule
 
 
 def model_config(config: RunConfig, in_features: int, out_features: int) -> MLPConfig:
@@ -44,7 +45,7 @@ def build_model(config: RunConfig, in_features: int, out_features: int,
     return architecture, model
 
 
-def build_loss(task: str, binary: bool = False) -> Any:
+def build_loss(task: str, binary: bool = False) -> Loss:
     """Cross-entropy on logits for classification (BCE on one logit when ``binary``),
     mean squared error for regression."""
     if task == "classification":
@@ -52,7 +53,7 @@ def build_loss(task: str, binary: bool = False) -> Any:
     return nn.MSELoss()
 
 
-def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> Any:
+def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> Optimizer:
     """The optimizer named by the recipe, with the hyperparameters it gives."""
     cls = optimizer_class(config)
     kwargs = optimizer_kwargs(config)
@@ -61,11 +62,11 @@ def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> Any:
     try:
         return cls(params, **kwargs)
     except (ValueError, TypeError) as exc:
-        raise SettingError(f"setting 'optimizer' (--optimizer) = "
-                           f"{config.optimizer.optimizer!r}: {' '.join(str(exc).split())}") from None
+        raise SettingError(f"setting 'optimizer' (--optimizer) = {config.optimizer.optimizer!r}: "
+                           f"{' '.join(str(exc).split())}") from None
 
 
-def build_schedule(config: RunConfig, optimizer: Any) -> Any:
+def build_schedule(config: RunConfig, optimizer: Optimizer) -> Schedule | None:
     """The learning-rate schedule named by the recipe, or None."""
     cls = schedule_class(config)
     if cls is None:

@@ -26,6 +26,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from trainlab._atomic import atomic_write_bytes, atomic_write_text  # noqa: F401  (used as runs.*)
 from trainlab.recipe.settings import SettingError
 
@@ -51,7 +53,7 @@ def lock_run(run: Path) -> Any:
     """Hold an exclusive lock on ``run`` while this process trains it; returns the open lock
     file (the lock goes with the process, even when it is killed). Raises BlockingIOError
     when another process holds it. Where ``fcntl`` does not exist (Windows) it does nothing."""
-    try:
+    try:  # (imported here: fcntl exists only on POSIX)
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         return None
@@ -60,7 +62,9 @@ def lock_run(run: Path) -> Any:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise BlockingIOError(f"run directory {str(run)!r} is being trained by another process")
+        raise BlockingIOError(
+            f"run directory {str(run)!r} is being trained by another process"
+        ) from None
     return handle
 
 
@@ -153,15 +157,10 @@ def write_run_info(run: Path, info: dict[str, Any]) -> None:
 
 
 def _json_default(value: Any) -> Any:
-    try:
-        import numpy as np
-
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return value.tolist()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"run.json: cannot store a {type(value).__name__}")

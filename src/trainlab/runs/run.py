@@ -19,6 +19,7 @@ when it would train nothing.
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import threading
 import time
@@ -32,10 +33,11 @@ import numpy as np
 
 from trainlab import __version__
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
+from trainlab.diagnostics.serialize import monitor_from_dict
 from trainlab.recipe import (
     RunConfig,
-    absolute_paths,
     SettingError,
+    absolute_paths,
     differences,
     fingerprint,
     from_flat,
@@ -43,6 +45,7 @@ from trainlab.recipe import (
     resolved,
     to_toml,
 )
+from trainlab.report.run_report import write_run_report
 from trainlab.runs import build, directory, prepare
 from trainlab.runs.recorder import RunRecorder, write_metrics, write_monitor
 from trainlab.runs.seeds import RunSeeds
@@ -59,6 +62,8 @@ from trainlab.train import (
     save_checkpoint,
 )
 from trainlab.train.evaluation import evaluate_model
+from trainlab.train.metrics import mse, r2
+from trainlab.train.protocols import Schedule
 
 
 class RunError(SettingError):
@@ -90,7 +95,7 @@ def dataset_facts(prepared: prepare.Prepared) -> dict[str, Any]:
         "task": ds.task, "n_samples": ds.n_samples, "n_features": ds.n_features,
         "n_outputs": ds.n_outputs,
         "class_names": None if ds.class_names is None else [str(c) for c in ds.class_names],
-        "feature_names": [str(f) for f in ds.feature_names],
+        "feature_names": [str(f) for f in ds.feature_names or ()],  # (never None once built)
         "image_shape": None if ds.image_shape is None else list(ds.image_shape),
         "split": {"train": int(prepared.X_train.shape[0]), "val": int(prepared.X_val.shape[0]),
                   "test": int(prepared.X_test.shape[0])},
@@ -148,7 +153,8 @@ class Run:
                 directory.remove_stale_temporaries(run_dir)
             if checkpoint is not None and self.monitor is not None:
                 self.monitor = _restore_monitor(run_dir, self.monitor, checkpoint)
-            every += [ModelCheckpoint(run_dir / directory.CHECKPOINT, model_config=self.model_config,
+            every += [ModelCheckpoint(run_dir / directory.CHECKPOINT,
+                                      model_config=self.model_config,
                                       standardizer=prepared.scaler, extra=self.checkpoint_extra()),
                       RunRecorder(run_dir, self.monitor)]
         every += [cb for cb in (self.monitor, self.early) if cb is not None]
@@ -272,7 +278,7 @@ class Run:
         run.command = command or []
         run.resume_note = note
         if note is not None and checkpoint is not None and run.schedule is not None:
-            _restart_cosine(run, done, total)
+            _restart_cosine(run.schedule, float(run.optimizer.lr), done, total)
         if total != old_total:
             output = _read_output(run_dir)
             directory.atomic_write_text(run_dir / directory.CONFIG, to_toml(
@@ -398,8 +404,6 @@ class Run:
     def write_report(self) -> Path | None:
         """Write report.html; a failure is reported as a warning, since the run itself is
         complete (``trainlab report RUN`` rebuilds it)."""
-        from trainlab.report.run_report import write_run_report
-
         if self.run_dir is None:
             return None
         try:
@@ -442,8 +446,6 @@ def evaluate_in_units(model: Any, task: str, X: np.ndarray, y: np.ndarray,
     with np.errstate(all="ignore"):
         result = evaluate_model(model, loss, X, scaled, task=task)
         if target_scaler is not None:
-            from trainlab.train.metrics import mse, r2
-
             out = _inverse(target_scaler, _forward(model, X), y.ndim)
             result["mse"], result["r2"] = mse(y, out), r2(y, out)
     return result
@@ -524,10 +526,6 @@ def _read_config(run_dir: Path, setting: str) -> RunConfig:
 
 def _restore_monitor(run_dir: Path, fresh: Monitor, checkpoint: Checkpoint) -> Monitor:
     """The monitor of an interrupted run, cut back to the checkpoint (or ``fresh``)."""
-    import json
-
-    from trainlab.diagnostics.serialize import monitor_from_dict
-
     path = run_dir / directory.MONITOR
     if not path.is_file():
         return fresh
@@ -563,11 +561,9 @@ def _stretch_schedule(config: RunConfig, new_config: RunConfig, derived: tuple[s
                         f"{total}")
 
 
-def _restart_cosine(run: Run, done: int, total: int) -> None:
-    """Re-anchor the restored cosine schedule: from the current lr, over the remaining
+def _restart_cosine(schedule: Schedule, lr: float, done: int, total: int) -> None:
+    """Re-anchor the restored cosine schedule: from the current ``lr``, over the remaining
     epochs (PyTorch's recursive form then continues the cosine from there)."""
-    schedule = run.schedule
     state = schedule.state_dict()
-    lr = float(run.optimizer.lr)
     state.update({"T_max": total - done, "base_lr": lr, "last_epoch": 0, "last_lr": lr})
     schedule.load_state_dict(state)

@@ -50,7 +50,7 @@ def recipe(settings: Settings) -> RunConfig:
     }
     if settings.optimizer == "sgd":
         values["momentum"] = settings.momentum
-    schedule_settings = {
+    schedule_settings: dict[str, dict[str, Any]] = {
         "exponential": {"gamma": settings.lr_gamma},
         "step": {"step_size": settings.lr_step_size, "gamma": settings.lr_gamma},
         "cosine": {"t_max": settings.epochs},
@@ -105,7 +105,8 @@ class MLPBase(BaseEstimator):
     ``scaler_`` (the Standardizer, or None), ``loss_curve_`` (training loss per epoch),
     ``validation_scores_`` (validation accuracy / R² per epoch, or None),
     ``best_validation_score_`` (or None), ``n_iter_`` (epochs trained in total),
-    ``n_features_in_`` and ``feature_names_in_`` (for DataFrames).
+    ``n_outputs_`` (the width of the output layer), ``n_features_in_`` and
+    ``feature_names_in_`` (for DataFrames).
 
     When training diverges (a NaN or infinite loss or gradient), ``fit`` warns with
     :class:`~trainlab.train.DivergenceWarning` naming the epoch, the step and the
@@ -196,6 +197,7 @@ class MLPBase(BaseEstimator):
         loss, outputs = self._loss_and_outputs(y)
         config = recipe(settings)
         _, self.model_ = build.build_model(config, X.shape[1], outputs, rng)
+        self.n_outputs_ = outputs
         self.optimizer_ = build.build_optimizer(config, self.model_.parameters())
         callbacks: list[Any] = []
         schedule = build.build_schedule(config, self.optimizer_)
@@ -249,8 +251,9 @@ class MLPBase(BaseEstimator):
         self.loss_curve_ = [row["loss"] for row in history.rows]
         column = f"val_{self._score_name}"
         if column in history:
-            self.validation_scores_ = history[column]
-            self.best_validation_score_ = max(self.validation_scores_)
+            scores = history[column]
+            self.validation_scores_: list[float] | None = scores
+            self.best_validation_score_: float | None = max(scores)
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None

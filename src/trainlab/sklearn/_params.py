@@ -197,7 +197,7 @@ def random_state(estimator: Any) -> np.random.Generator:
         return np.random.default_rng(value)
     if isinstance(value, np.random.RandomState):
         return np.random.default_rng(int(value.randint(0, 2**31 - 1)))
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0:
         return np.random.default_rng(int(value))
     raise _Checker(estimator).fail(
         "random_state", "None, an int >= 0, a np.random.Generator or a np.random.RandomState"

@@ -66,7 +66,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
             )
         self.classes_ = labels
 
-    def fit(self, X: Any, y: Any) -> "MLPClassifier":
+    def fit(self, X: Any, y: Any) -> MLPClassifier:
         """Train a new model on X (n, d) and the labels y (n,) for ``epochs`` epochs
         (fewer with early stopping). Returns self."""
         settings = _params.resolve(self)
@@ -76,7 +76,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
         self._fit(X, encoded.astype(np.int64), settings)
         return self
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "MLPClassifier":
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
         """Train one epoch on (X, y), continuing the model, optimizer and generator.
 
         classes: every label that will ever be seen; required on the first call (the

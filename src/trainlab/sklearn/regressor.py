@@ -52,7 +52,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
     def _loss_and_outputs(self, y: np.ndarray) -> tuple[Any, int]:
         return nn.MSELoss(), 1 if y.ndim == 1 else y.shape[1]
 
-    def fit(self, X: Any, y: Any) -> "MLPRegressor":
+    def fit(self, X: Any, y: Any) -> MLPRegressor:
         """Train a new model on X (n, d) and y (n,) or (n, k) for ``epochs`` epochs
         (fewer with early stopping). Returns self."""
         settings = _params.resolve(self)
@@ -61,7 +61,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
         self._fit(X, y, settings)
         return self
 
-    def partial_fit(self, X: Any, y: Any) -> "MLPRegressor":
+    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
         """Train one epoch on (X, y), continuing the model, optimizer and generator.
 
         The first call builds the run (the number of outputs from y) and fits the input
@@ -74,7 +74,7 @@ class MLPRegressor(RegressorMixin, MLPBase):
         if first:
             self._y_ndim = y.ndim
         outputs = 1 if y.ndim == 1 else y.shape[1]
-        expected = self.model_[-1].out_features if not first else outputs
+        expected = self.n_outputs_ if not first else outputs
         if outputs != expected:
             raise ValueError(
                 f"{type(self).__name__}.partial_fit: y must have {expected} column(s), as on "

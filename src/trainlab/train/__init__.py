@@ -10,11 +10,11 @@ from trainlab.train.callbacks import (
     EarlyStopping,
     LambdaCallback,
     LRScheduler,
-    ModelCheckpoint,
 )
 from trainlab.train.checkpoint import (
     Checkpoint,
     CheckpointError,
+    ModelCheckpoint,
     load_checkpoint,
     load_model,
     restore_checkpoint,
@@ -32,6 +32,7 @@ from trainlab.train.metrics import (
     r2,
 )
 from trainlab.train.progress import EpochLog, ProgressBar
+from trainlab.train.protocols import TrainerView
 from trainlab.train.state import module_generators
 from trainlab.train.targets import infer_task
 
@@ -62,4 +63,5 @@ __all__ = [
     "confusion_matrix",
     "predicted_classes",
     "RunningMetrics",
+    "TrainerView",
 ]

@@ -14,23 +14,20 @@ A callback that only reads these and draws nothing from ``trainer.rng`` leaves t
 run's numbers unchanged. ``trainer.stop(reason)`` ends training after the current
 batch (the epoch is then finished with the batches done: validation and
 ``on_epoch_end`` still run). Callbacks run in the order given, after sorting by
-their ``order`` (schedules first at -10, checkpoints last at 10).
+their ``order`` (schedules first at -10, checkpoints last at 10: ModelCheckpoint lives
+with the checkpoint format, in :mod:`trainlab.train.checkpoint`).
 """
 
 from __future__ import annotations
 
 import math
-import os
-import warnings
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trainlab._checks import all_finite, check_int, check_number
 from trainlab.nn.module import Module
-
-if TYPE_CHECKING:  # pragma: no cover
-    from trainlab.train.fit import Trainer
+from trainlab.optim import ReduceLROnPlateau
+from trainlab.train.protocols import Schedule, TrainerView
 
 HOOKS = (
     "on_train_begin",
@@ -49,28 +46,28 @@ class Callback:
 
     order: int = 0
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: TrainerView) -> None:
         """Once per ``fit`` call, before the first epoch."""
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_begin(self, trainer: TrainerView, epoch: int) -> None:
         """Before epoch ``epoch`` (1-based)."""
 
-    def on_batch_begin(self, trainer: Trainer, batch: int) -> None:
+    def on_batch_begin(self, trainer: TrainerView, batch: int) -> None:
         """Before the forward pass of batch ``batch`` (0-based within the epoch)."""
 
-    def on_after_backward(self, trainer: Trainer) -> None:
+    def on_after_backward(self, trainer: TrainerView) -> None:
         """After backward: every ``p.grad`` holds this batch's gradient, not yet clipped."""
 
-    def on_after_clip(self, trainer: Trainer, norm_before: float, norm_after: float) -> None:
+    def on_after_clip(self, trainer: TrainerView, norm_before: float, norm_after: float) -> None:
         """After clipping: the global L2 norm of the gradients before and after it."""
 
-    def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None:
+    def on_batch_end(self, trainer: TrainerView, batch: int, loss: float) -> None:
         """After ``optimizer.step()``; ``loss`` is the batch's loss before the step."""
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
         """After validation; ``logs`` is the epoch's row of the history (keys may be added)."""
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: TrainerView) -> None:
         """Once per ``fit`` call, after the last epoch, early stop or divergence."""
 
     def state_dict(self) -> dict[str, Any] | None:
@@ -138,7 +135,7 @@ def monitored(logs: dict[str, float], monitor: str, owner: str) -> float:
     return float(logs[monitor])
 
 
-def check_monitor_available(trainer: Trainer, monitor: str, owner: str) -> None:
+def check_monitor_available(trainer: TrainerView, monitor: str, owner: str) -> None:
     """A ``val_`` metric needs validation data: say so before the first epoch."""
     if monitor.startswith("val_") and not trainer.has_validation:
         raise ValueError(
@@ -151,7 +148,9 @@ def check_state(state: Any, keys: tuple[str, ...], owner: str) -> None:
     """A callback's saved state: a dict with exactly ``keys``."""
     if not isinstance(state, dict) or set(state) != set(keys):
         got = sorted(state) if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{owner}.load_state_dict: expected the keys {list(keys)}. Received: {got}.")
+        raise ValueError(
+            f"{owner}.load_state_dict: expected the keys {list(keys)}. Received: {got}."
+        )
 
 
 def check_best(value: Any, owner: str) -> float | None:
@@ -181,7 +180,7 @@ class LRScheduler(Callback):
 
     order = -10
 
-    def __init__(self, schedule: Any, monitor: str = "val_loss") -> None:
+    def __init__(self, schedule: Schedule, monitor: str = "val_loss") -> None:
         if isinstance(schedule, type) or not callable(getattr(schedule, "step", None)):
             raise TypeError(
                 "LRScheduler: schedule must be a trainlab.optim schedule with step(). "
@@ -193,15 +192,13 @@ class LRScheduler(Callback):
 
     @property
     def needs_metric(self) -> bool:
-        from trainlab.optim import ReduceLROnPlateau
-
         return isinstance(self.schedule, ReduceLROnPlateau)
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: TrainerView) -> None:
         if self.needs_metric:
             check_monitor_available(trainer, self.monitor, "LRScheduler(ReduceLROnPlateau)")
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
         if self.needs_metric:
             self.schedule.step(monitored(logs, self.monitor, "LRScheduler(ReduceLROnPlateau)"))
         else:
@@ -239,13 +236,13 @@ class EarlyStopping(Callback):
         self.stopped_epoch = 0
         self.best_state: dict[str, Any] | None = None
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: TrainerView) -> None:
         check_monitor_available(trainer, self.monitor, "EarlyStopping")
         if trainer.epoch == 0:
             self._reset()
         self.stopped_epoch = 0
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
         value = monitored(logs, self.monitor, "EarlyStopping")
         if improved(value, self.best, self.mode, self.min_delta):
             self.best, self.best_epoch, self.wait = value, epoch, 0
@@ -267,7 +264,7 @@ class EarlyStopping(Callback):
                 else f"Early stopping at epoch {epoch}: {self.monitor} is not finite."
             )
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: TrainerView) -> None:
         if self.stopped_epoch and self.restore_best and self.best_state is not None:
             trainer.model.load_state_dict(self.best_state)
 
@@ -287,93 +284,3 @@ class EarlyStopping(Callback):
         self.best_epoch = check_int(state["best_epoch"], "EarlyStopping: best_epoch", low=0)
         self.wait = check_int(state["wait"], "EarlyStopping: wait", low=0)
         self.best_state = state["best_state"]
-
-
-class ModelCheckpoint(Callback):
-    """Save a checkpoint at the end of epochs: every ``every`` epochs, or only on a new best.
-
-    path: the file. Only its file name may be a template: ``{epoch}`` there is replaced
-        (``"ckpt-{epoch:03d}.safetensors"``); the folders are taken literally, so a run
-        directory named ``x{epoch}`` is never rewritten.
-    save_best_only: save only when ``monitor`` improves (``mode`` as in EarlyStopping).
-    model_config, standardizer, extra: stored in the checkpoint as well (see
-    :func:`~trainlab.train.save_checkpoint`).
-
-    A checkpoint is never written from non-finite weights: the last finite one stays.
-    """
-
-    order = 10
-
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        *,
-        monitor: str = "val_loss",
-        mode: str = "auto",
-        save_best_only: bool = False,
-        every: int = 1,
-        model_config: Any = None,
-        standardizer: Any = None,
-        extra: Any = None,
-    ) -> None:
-        self.path = os.fspath(path)
-        self.extra = extra
-        self.monitor = monitor
-        self.mode = resolve_mode(monitor, mode, "ModelCheckpoint")
-        self.save_best_only = bool(save_best_only)
-        self.every = check_int(every, "ModelCheckpoint: every", low=1)
-        self.model_config = model_config
-        self.standardizer = standardizer
-        self.best: float | None = None
-        self.best_epoch = 0
-        self.last_path: Path | None = None
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        from trainlab.train.checkpoint import check_writable
-
-        if self.save_best_only:
-            check_monitor_available(trainer, self.monitor, "ModelCheckpoint")
-        # An unwritable place is reported before the first epoch, not after it.
-        check_writable(self._path(0))
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        if self.save_best_only:
-            value = monitored(logs, self.monitor, "ModelCheckpoint")
-            if not improved(value, self.best, self.mode):
-                return
-            self.best, self.best_epoch = value, epoch
-        elif epoch % self.every:
-            return
-        if not (math.isfinite(logs.get("loss", 0.0)) and weights_finite(trainer.model)):
-            warnings.warn(
-                f"ModelCheckpoint: epoch {epoch} ended with non-finite weights or loss; "
-                f"the last finite checkpoint ({self.last_path}) is kept.",
-                UserWarning,
-                stacklevel=2,
-            )
-            return
-        from trainlab.train.checkpoint import save_checkpoint
-
-        self.last_path = save_checkpoint(
-            self._path(epoch), trainer, model_config=self.model_config,
-            standardizer=self.standardizer, extra=self.extra,
-        )
-
-    def _path(self, epoch: int) -> Path:
-        """The file for ``epoch``: ``{epoch}`` replaced in the file name only."""
-        path = Path(self.path)
-        if "{epoch" not in path.name:
-            return path
-        try:
-            return path.with_name(path.name.format(epoch=epoch))
-        except (IndexError, KeyError, ValueError) as exc:
-            raise ValueError(f"ModelCheckpoint: the file name {path.name!r} is not a valid "
-                             f"template ({exc!r}); write {{epoch}} or {{epoch:03d}}.") from None
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        check_state(state, ("best", "best_epoch"), "ModelCheckpoint")
-        self.best = check_best(state["best"], "ModelCheckpoint")
-        self.best_epoch = check_int(state["best_epoch"], "ModelCheckpoint: best_epoch", low=0)

@@ -13,7 +13,8 @@ Loading checks the digest first, so a truncated file, a flipped bit or an edited
 header is reported as a :class:`CheckpointError` rather than trained on. Nothing is
 ever unpickled. Writes are atomic: the bytes go to a temporary file in the same
 directory, are flushed and fsynced, and ``os.replace`` swaps it in; a crash leaves
-the previous checkpoint intact.
+the previous checkpoint intact. :class:`ModelCheckpoint` is the callback that writes
+checkpoints during training.
 """
 
 from __future__ import annotations
@@ -24,20 +25,33 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import safetensors.numpy
 
+from trainlab import __version__
 from trainlab._atomic import atomic_write_bytes
+from trainlab._checks import check_int
 from trainlab.data._files import open_regular, read_exactly
+from trainlab.models import MLPConfig, build_mlp
+from trainlab.nn.module import Module
+from trainlab.train.callbacks import (
+    Callback,
+    check_best,
+    check_monitor_available,
+    check_state,
+    improved,
+    monitored,
+    resolve_mode,
+    weights_finite,
+)
 from trainlab.train.history import History
-
-if TYPE_CHECKING:  # pragma: no cover
-    from trainlab.nn.module import Module
-    from trainlab.train.fit import Trainer
+from trainlab.train.protocols import TrainerView
+from trainlab.train.state import TRAINER_KEYS, load_model_state
 
 FORMAT = 1
 _ARRAY = "__array__"
@@ -179,7 +193,7 @@ class Checkpoint:
 
 def save_checkpoint(
     path: str | os.PathLike,
-    trainer: Trainer,
+    trainer: TrainerView,
     *,
     model_config: Any = None,
     standardizer: Any = None,
@@ -194,8 +208,6 @@ def save_checkpoint(
     extra: any JSON-able data (arrays allowed) to keep alongside.
     Returns the path written.
     """
-    from trainlab import __version__
-
     if model_config is not None and hasattr(model_config, "to_dict"):
         model_config = model_config.to_dict()
     content = {
@@ -233,8 +245,6 @@ _CONTENT_TYPES = {
 
 def _check_layout(content: dict[str, Any], where: str) -> None:
     """The entries a format-1 checkpoint must hold, with the right JSON types."""
-    from trainlab.train.state import TRAINER_KEYS
-
     if "extra" not in content:
         raise CheckpointError(f"{where} has no 'extra' entry; it is incomplete.")
     for key, types in _CONTENT_TYPES.items():
@@ -268,7 +278,7 @@ def _check_layout(content: dict[str, Any], where: str) -> None:
 MAX_HEADER_BYTES = 16 * 2**20
 # Real metadata nests about six levels deep; deeper JSON is refused before it is used.
 MAX_JSON_DEPTH = 64
-_DTYPES = {
+_DTYPES: dict[str, np.dtype] = {
     "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
     "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"),
     "I8": np.dtype("i1"), "U64": np.dtype("<u8"), "U32": np.dtype("<u4"),
@@ -467,13 +477,14 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
 
 
 def _naming(exc: Exception, where: str) -> Exception:
-    """``exc`` again (same kind: CheckpointError, TypeError or ValueError), prefixed with ``where``."""
+    """``exc`` again (same kind: CheckpointError, TypeError or ValueError), prefixed with
+    ``where``."""
     kind = next(k for k in (CheckpointError, TypeError, ValueError) if isinstance(exc, k))
     return kind(f"{where}: {exc}")
 
 
 def restore_checkpoint(
-    source: str | os.PathLike | Checkpoint, trainer: Trainer, *, standardizer: Any = None
+    source: str | os.PathLike | Checkpoint, trainer: TrainerView, *, standardizer: Any = None
 ) -> Checkpoint:
     """Load a checkpoint into ``trainer`` (model, optimizer, schedule, generators,
     callbacks, history, counters) and, when given, into ``standardizer``.
@@ -483,6 +494,7 @@ def restore_checkpoint(
     Returns the :class:`Checkpoint`.
     """
     checkpoint = source if isinstance(source, Checkpoint) else load_checkpoint(source)
+    saved = None
     if standardizer is not None:
         saved = checkpoint.standardizer
         if saved is None:
@@ -494,8 +506,8 @@ def restore_checkpoint(
             )
     try:
         trainer.load_state_dict(checkpoint.trainer_state)
-        if standardizer is not None:
-            standardizer.load_state_dict(checkpoint.standardizer["state"])
+        if saved is not None:
+            standardizer.load_state_dict(saved["state"])
     except (ValueError, TypeError) as exc:
         raise _naming(exc, f"restore_checkpoint: {str(checkpoint.path)!r}") from exc
     return checkpoint
@@ -520,7 +532,7 @@ def check_config_fits(config: Any, state: dict[str, Any]) -> None:
     stored = sorted(((name, tuple(value.shape)) for name, value in state.items()
                      if isinstance(value, np.ndarray) and value.ndim == 2),
                     key=lambda item: _layer_order(item[0]))
-    for (name, shape), want in zip(stored, expected):
+    for (name, shape), want in zip(stored, expected, strict=False):  # lengths: below
         if shape != want:
             raise ValueError(
                 f"its model_config needs a weight of shape {want} at {name!r}; the checkpoint "
@@ -538,9 +550,6 @@ def check_config_fits(config: Any, state: dict[str, Any]) -> None:
 def load_model(source: str | os.PathLike | Checkpoint) -> Module:
     """Rebuild the model from the checkpoint's ``model_config`` and load its weights,
     buffers and generators. Returned in evaluation mode."""
-    from trainlab.models import MLPConfig, build_mlp
-    from trainlab.train.state import load_model_state
-
     checkpoint = source if isinstance(source, Checkpoint) else load_checkpoint(source)
     if checkpoint.model_config is None:
         raise ValueError(
@@ -556,3 +565,92 @@ def load_model(source: str | os.PathLike | Checkpoint) -> Module:
     except (ValueError, TypeError) as exc:
         raise _naming(exc, f"load_model: {str(checkpoint.path)!r}") from exc
     return model.eval()
+
+
+# -- the callback that writes checkpoints -------------------------------------------
+
+
+class ModelCheckpoint(Callback):
+    """Save a checkpoint at the end of epochs: every ``every`` epochs, or only on a new best.
+
+    path: the file. Only its file name may be a template: ``{epoch}`` there is replaced
+        (``"ckpt-{epoch:03d}.safetensors"``); the folders are taken literally, so a run
+        directory named ``x{epoch}`` is never rewritten.
+    save_best_only: save only when ``monitor`` improves (``mode`` as in EarlyStopping).
+    model_config, standardizer, extra: stored in the checkpoint as well (see
+    :func:`~trainlab.train.save_checkpoint`).
+
+    A checkpoint is never written from non-finite weights: the last finite one stays.
+    """
+
+    order = 10
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        save_best_only: bool = False,
+        every: int = 1,
+        model_config: Any = None,
+        standardizer: Any = None,
+        extra: Any = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.extra = extra
+        self.monitor = monitor
+        self.mode = resolve_mode(monitor, mode, "ModelCheckpoint")
+        self.save_best_only = bool(save_best_only)
+        self.every = check_int(every, "ModelCheckpoint: every", low=1)
+        self.model_config = model_config
+        self.standardizer = standardizer
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.last_path: Path | None = None
+
+    def on_train_begin(self, trainer: TrainerView) -> None:
+        if self.save_best_only:
+            check_monitor_available(trainer, self.monitor, "ModelCheckpoint")
+        # An unwritable place is reported before the first epoch, not after it.
+        check_writable(self._path(0))
+
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
+        if self.save_best_only:
+            value = monitored(logs, self.monitor, "ModelCheckpoint")
+            if not improved(value, self.best, self.mode):
+                return
+            self.best, self.best_epoch = value, epoch
+        elif epoch % self.every:
+            return
+        if not (math.isfinite(logs.get("loss", 0.0)) and weights_finite(trainer.model)):
+            warnings.warn(
+                f"ModelCheckpoint: epoch {epoch} ended with non-finite weights or loss; "
+                f"the last finite checkpoint ({self.last_path}) is kept.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return
+        self.last_path = save_checkpoint(
+            self._path(epoch), trainer, model_config=self.model_config,
+            standardizer=self.standardizer, extra=self.extra,
+        )
+
+    def _path(self, epoch: int) -> Path:
+        """The file for ``epoch``: ``{epoch}`` replaced in the file name only."""
+        path = Path(self.path)
+        if "{epoch" not in path.name:
+            return path
+        try:
+            return path.with_name(path.name.format(epoch=epoch))
+        except (IndexError, KeyError, ValueError) as exc:
+            raise ValueError(f"ModelCheckpoint: the file name {path.name!r} is not a valid "
+                             f"template ({exc!r}); write {{epoch}} or {{epoch:03d}}.") from None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        check_state(state, ("best", "best_epoch"), "ModelCheckpoint")
+        self.best = check_best(state["best"], "ModelCheckpoint")
+        self.best_epoch = check_int(state["best_epoch"], "ModelCheckpoint: best_epoch", low=0)

@@ -8,10 +8,11 @@ import numpy as np
 
 from trainlab.nn.module import Module
 from trainlab.train.metrics import accuracy, mse, predicted_classes, r2
+from trainlab.train.protocols import Loss
 from trainlab.train.targets import infer_task, prepare
 
 
-def evaluate_batches(model: Module, loss: Any, X: np.ndarray, y: np.ndarray,
+def evaluate_batches(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray,
                      labels: np.ndarray | None, task: str,
                      batch_size: int = 1024) -> dict[str, float]:
     """Loss and metrics of checked arrays (see :func:`evaluate_model`), in evaluation mode,
@@ -34,7 +35,7 @@ def evaluate_batches(model: Module, loss: Any, X: np.ndarray, y: np.ndarray,
     return result
 
 
-def evaluate_model(model: Module, loss: Any, X: Any, y: Any, *, task: str | None = None,
+def evaluate_model(model: Module, loss: Loss, X: Any, y: Any, *, task: str | None = None,
                    batch_size: int = 1024) -> dict[str, float]:
     """The loss and metrics of ``model`` on (X, y), in evaluation mode; nothing is trained.
 

@@ -19,7 +19,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from trainlab.train.callbacks import (
     overrides,
     weights_finite,
 )
+from trainlab.train.evaluation import evaluate_batches
 from trainlab.train.guard import (
     DivergenceWarning,
     divergence_message,
@@ -43,20 +44,26 @@ from trainlab.train.guard import (
     is_non_finite_error,
 )
 from trainlab.train.history import History
-from trainlab.train.evaluation import evaluate_batches
 from trainlab.train.metrics import RunningMetrics
 from trainlab.train.progress import ProgressBar, progress_callback
+from trainlab.train.protocols import Loss, Optimizer, Schedule, SkipsInputGrad
 from trainlab.train.state import load_trainer_state, trainer_state
 from trainlab.train.targets import TASKS, infer_task, prepare
 
 Transform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
+def skips_input_grad(model: Module) -> TypeGuard[SkipsInputGrad]:
+    """Whether ``model.backward`` takes ``input_grad=False`` (a Sequential, or a layer that
+    sets ``can_skip_input_grad``)."""
+    return isinstance(model, Sequential) or bool(getattr(model, "can_skip_input_grad", False))
+
+
 def backward_from_loss(model: Module, dy: np.ndarray) -> None:
     """``model.backward(dy)`` for a training step: the inputs are data, so where the model
     can skip the first layer's dx product (a Sequential, a Linear) it does, as PyTorch
     does for an input without ``requires_grad``. Parameter gradients are unchanged."""
-    if isinstance(model, Sequential) or getattr(model, "can_skip_input_grad", False):
+    if skips_input_grad(model):
         model.backward(dy, input_grad=False)
     else:
         model.backward(dy)
@@ -87,10 +94,10 @@ class Trainer:
     def __init__(
         self,
         model: Module,
-        loss: Any,
-        optimizer: Any,
+        loss: Loss,
+        optimizer: Optimizer,
         *,
-        schedule: Any = None,
+        schedule: Schedule | None = None,
         clip_norm: float | None = None,
         clip_value: float | None = None,
         callbacks: Iterable[Callback] = (),
@@ -243,7 +250,9 @@ class Trainer:
                     hook(self)
                 while self.epoch < epochs and not self.stop_training:
                     if not self._run_epoch(X, y, labels, ss_tot, batch_size, validation):
-                        warnings.warn(self.history.stop_reason, DivergenceWarning, stacklevel=2)
+                        reason = self.history.stop_reason
+                        assert reason is not None  # set by _diverge
+                        warnings.warn(reason, DivergenceWarning, stacklevel=2)
                         break
                 for hook in self._hooks["on_train_end"]:
                     hook(self)
@@ -363,7 +372,9 @@ class Trainer:
         for hook in self._hooks["on_batch_begin"]:
             hook(self, b)
         model = self.model
-        if not model.training:  # a callback may have evaluated the model
+        # A callback may have evaluated the model. (The ignore: Module.__init__ sets
+        # ``training`` with object.__setattr__, unseen by mypy until nn.Module declares it.)
+        if not model.training:  # type: ignore[attr-defined]
             model.train()
         for p in self._params:
             p.grad.fill(0)
@@ -433,15 +444,15 @@ class Trainer:
 
 def fit(
     model: Module,
-    loss: Any,
-    optimizer: Any,
+    loss: Loss,
+    optimizer: Optimizer,
     X: Any,
     y: Any,
     *,
     epochs: int = 10,
     batch_size: int = 32,
     validation_data: tuple[Any, Any] | None = None,
-    schedule: Any = None,
+    schedule: Schedule | None = None,
     clip_norm: float | None = None,
     clip_value: float | None = None,
     callbacks: Iterable[Callback] = (),

@@ -71,7 +71,7 @@ class History:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "History":
+    def from_dict(cls, data: dict[str, Any]) -> History:
         """The inverse of :meth:`to_dict`."""
         if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
             raise ValueError(
@@ -88,7 +88,8 @@ class History:
         epochs = columns.get("epoch", [])
         if not all(math.isfinite(e) and float(e).is_integer() for e in epochs):
             raise ValueError(
-                f"History.from_dict: the epoch column must hold whole numbers. Received: {epochs!r}."
+                "History.from_dict: the epoch column must hold whole numbers. "
+                f"Received: {epochs!r}."
             )
         for key in ("stop_reason",):
             if data.get(key) is not None and not isinstance(data[key], str):

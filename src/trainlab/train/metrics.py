@@ -149,7 +149,7 @@ class RunningMetrics:
     Each batch adds its mean loss (weighted by its size) and its predictions: the
     correct labels (classification) or the squared errors per output (regression).
     The epoch's R² divides by ``ss_tot``, the total sum of squares of the whole
-    training target (:meth:`total`).
+    training target (:meth:`total`); without it a regression reports no ``r2``.
     """
 
     def __init__(self, task: str, ss_tot: np.ndarray | None = None) -> None:
@@ -188,5 +188,6 @@ class RunningMetrics:
         else:
             ss_res = np.atleast_1d(self.ss_res)
             out["mse"] = float(ss_res.sum()) / (self.count * ss_res.size)
-            out["r2"] = r2_from_sums(ss_res, self.ss_tot)
+            if self.ss_tot is not None:
+                out["r2"] = r2_from_sums(ss_res, self.ss_tot)
         return out

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numbers
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
+
+from tqdm.auto import tqdm
 
 from trainlab.train.callbacks import Callback
-
-if TYPE_CHECKING:  # pragma: no cover
-    from trainlab.train.fit import Trainer
+from trainlab.train.protocols import TrainerView
 
 _SKIP = ("epoch", "epoch_time")
 
@@ -37,11 +37,11 @@ class EpochLog(Callback):
     def _print(self, text: str) -> None:
         print(text, file=self.stream or sys.stdout, flush=True)
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
         width = len(str(trainer.target_epochs))
         self._print(f"epoch {epoch:>{width}}/{trainer.target_epochs}  {format_logs(logs)}")
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: TrainerView) -> None:
         reason = trainer.history.stop_reason
         if reason and trainer.history.diverged is None:  # divergence is reported as a warning
             self._print(reason)
@@ -57,13 +57,9 @@ class ProgressBar(EpochLog):
         self._count = 0
 
     def _print(self, text: str) -> None:
-        from tqdm.auto import tqdm
-
         tqdm.write(text, file=self.stream or sys.stderr)
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
-        from tqdm.auto import tqdm
-
+    def on_epoch_begin(self, trainer: TrainerView, epoch: int) -> None:
         self.close()
         self.bar = tqdm(
             total=trainer.batches_per_epoch,
@@ -75,18 +71,18 @@ class ProgressBar(EpochLog):
         )
         self._loss_sum, self._count = 0.0, 0
 
-    def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None:
+    def on_batch_end(self, trainer: TrainerView, batch: int, loss: float) -> None:
         self._loss_sum += loss
         self._count += 1
         if self.bar.update(1):  # True when tqdm redrew: refresh the loss shown too
             self.bar.set_postfix_str(f"loss {self._loss_sum / self._count:.4g}")
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
         if self.bar is not None:
             self.bar.set_postfix_str(format_logs(logs), refresh=False)
         self.close()
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: TrainerView) -> None:
         self.close()
         super().on_train_end(trainer)
 

@@ -8,7 +8,8 @@ scanning each module's attributes, so a new layer needs no registration.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,10 +18,7 @@ from trainlab._rng import generator_state, set_generator_state
 from trainlab.nn.module import Module
 from trainlab.train.callbacks import Callback
 from trainlab.train.history import History
-
-if TYPE_CHECKING:  # pragma: no cover
-    from trainlab.train.fit import Trainer
-
+from trainlab.train.protocols import Stateful, TrainerView
 
 # What NumPy raises for a generator state of the wrong kind, shape or range.
 _BAD_STATE = (TypeError, ValueError, KeyError, OverflowError)
@@ -87,7 +85,8 @@ def check_generator_states(model: Module, states: dict[str, Any]) -> None:
     """The saved generators match the model's by name, and each state is usable."""
     check_generator_names(model, states)
     for name in module_generators(model):
-        check_generator_state(states[name], f"the random generator '{name}' of {_layer(model, name)}")
+        where = f"the random generator '{name}' of {_layer(model, name)}"
+        check_generator_state(states[name], where)
 
 
 def load_generator_states(model: Module, states: dict[str, Any]) -> None:
@@ -153,8 +152,9 @@ TRAINER_KEYS = (
 )  # fmt: skip
 
 
-def callback_keys(callbacks: list[Callback]) -> list[tuple[str, Callback]]:
-    """Stateful callbacks keyed by class name: ``"EarlyStopping"``, ``"EarlyStopping#1"``, …"""
+def callback_keys(callbacks: Sequence[Stateful]) -> list[tuple[str, Stateful]]:
+    """Stateful callbacks keyed by class name: ``"EarlyStopping"``, ``"EarlyStopping#1"``, …
+    (a callback that keeps Callback's own ``state_dict`` has no state)."""
     seen: dict[str, int] = {}
     keyed = []
     for cb in callbacks:
@@ -167,7 +167,7 @@ def callback_keys(callbacks: list[Callback]) -> list[tuple[str, Callback]]:
     return keyed
 
 
-def trainer_state(trainer: Trainer) -> dict[str, Any]:
+def trainer_state(trainer: TrainerView) -> dict[str, Any]:
     """Everything needed to continue a run exactly: counters, model (weights, buffers and
     generators), optimizer, schedule, the trainer's generator, callbacks, history."""
     return {
@@ -184,7 +184,7 @@ def trainer_state(trainer: Trainer) -> dict[str, Any]:
     }
 
 
-def load_trainer_state(trainer: Trainer, state: dict[str, Any]) -> None:
+def load_trainer_state(trainer: TrainerView, state: dict[str, Any]) -> None:
     """Restore :func:`trainer_state` into a trainer built like the saved one.
 
     Everything that can be checked is checked before anything changes: the task, the

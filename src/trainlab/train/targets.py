@@ -8,11 +8,12 @@ import numpy as np
 
 from trainlab._checks import check_input
 from trainlab.nn import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from trainlab.train.protocols import Loss
 
 TASKS = ("classification", "regression")
 
 
-def infer_task(loss: Any) -> str:
+def infer_task(loss: Loss) -> str:
     """The task a loss implies: classification (CrossEntropyLoss, BCEWithLogitsLoss) or
     regression (MSELoss)."""
     if isinstance(loss, (CrossEntropyLoss, BCEWithLogitsLoss)):
@@ -30,7 +31,7 @@ def prepare(
     y: Any,
     *,
     task: str,
-    loss: Any,
+    loss: Loss,
     dtype: np.dtype,
     features: int | None,
     owner: str,
