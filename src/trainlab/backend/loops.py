@@ -38,7 +38,7 @@ import numpy as np
 # -- optimizers (flat arrays of one parameter) ----------------------------------------------
 
 
-def adam_update(p, g, m, v, vmax, c, amsgrad):  # type: ignore[no-untyped-def]
+def adam_update(p, g, m, v, vmax, c, amsgrad):
     """One Adam step over the flat arrays p, g, m, v (and vmax when ``amsgrad``; without
     it, pass any array, e.g. v: it is not touched).
 
@@ -99,7 +99,7 @@ def adam_update(p, g, m, v, vmax, c, amsgrad):  # type: ignore[no-untyped-def]
         p[i] = w - (mi / (np.sqrt(vi) / bc2_sqrt + eps)) * step_size
 
 
-def sgd_update(p, g, buf, c, first, momentum):  # type: ignore[no-untyped-def]
+def sgd_update(p, g, buf, c, first, momentum):
     """One SGD step over the flat arrays p, g (and the momentum buffer buf when
     ``momentum``; without it, pass any array, e.g. p: it is not touched).
 
@@ -139,7 +139,7 @@ def sgd_update(p, g, buf, c, first, momentum):  # type: ignore[no-untyped-def]
 # -- layers ------------------------------------------------------------------------------------
 
 
-def relu_forward(z, y, mask):  # type: ignore[no-untyped-def]
+def relu_forward(z, y, mask):
     """ReLU over flat arrays: mask = z > 0, y = max(z, 0) (NaN stays NaN, −0 becomes +0,
     as ``np.maximum(z, 0)``)."""
     for i in range(z.shape[0]):
@@ -149,7 +149,7 @@ def relu_forward(z, y, mask):  # type: ignore[no-untyped-def]
         y[i] = zi if (pos or zi != zi) else 0.0  # noqa: PLR0124 (zi != zi: a NaN)
 
 
-def masked_scale(dy, mask, c, dz):  # type: ignore[no-untyped-def]
+def masked_scale(dy, mask, c, dz):
     """dz = (dy ⊙ mask)·scale over flat arrays, the mask as 1 or 0 in dy's dtype.
 
     The fields of c, in dy's dtype: ``scale``, ``one`` (1), ``zero`` (0). ReLU's backward
@@ -163,7 +163,7 @@ def masked_scale(dy, mask, c, dz):  # type: ignore[no-untyped-def]
         dz[i] = (dy[i] * (one if mask[i] else zero)) * scale
 
 
-def dropout_forward(x, u, p, c, mask, y):  # type: ignore[no-untyped-def]
+def dropout_forward(x, u, p, c, mask, y):
     """Inverted dropout over flat arrays from the uniform draws u (float64):
     mask = u >= p, y = (x ⊙ mask)·scale. The fields of c, in x's dtype: ``scale``
     (1/(1−p)), ``one`` (1), ``zero`` (0)."""
@@ -176,7 +176,7 @@ def dropout_forward(x, u, p, c, mask, y):  # type: ignore[no-untyped-def]
         y[i] = (x[i] * (one if keep else zero)) * scale
 
 
-def batchnorm_forward(x, gamma, beta, c, has_gamma, has_beta, x_hat, y, mean, var, inv_std):  # type: ignore[no-untyped-def]
+def batchnorm_forward(x, gamma, beta, c, has_gamma, has_beta, x_hat, y, mean, var, inv_std):
     """Batch norm in training mode, x: (N, D) C-contiguous; writes x̂, y (N, D) and
     μ, σ², inv_std (D,). The fields of c, in x's dtype: ``count`` (N), ``eps`` (ε),
     ``one`` (1). Per feature j (as ``standardize`` and ``scale_shift``)::
@@ -223,7 +223,7 @@ def batchnorm_forward(x, gamma, beta, c, has_gamma, has_beta, x_hat, y, mean, va
             out[j] = h
 
 
-def batchnorm_backward(dy, x_hat, inv_std, gamma, c, has_gamma, dx, dgamma, dbeta, work):  # type: ignore[no-untyped-def]
+def batchnorm_backward(dy, x_hat, inv_std, gamma, c, has_gamma, dx, dgamma, dbeta, work):
     """Gradients of batch norm in training mode, dy, x̂: (N, D) C-contiguous, inv_std (D,);
     writes dx (N, D), dγ, dβ (D,); work: scratch (3, D). The field of c, in dy's dtype:
     ``count`` (N). Per feature j (as ``batchnorm_backward``)::

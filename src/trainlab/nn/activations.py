@@ -276,7 +276,7 @@ class ReLU(Module):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._mask is None:
+        if self._mask is None or self._dtype is None:
             raise self._backward_before_forward()
         dy = _check_dy(dy, "ReLU", self._mask.shape, self._dtype)
         dz = self.backend.masked_scale(dy, self._mask, 1.0)
@@ -315,7 +315,7 @@ class LeakyReLU(Module):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._mask is None:
+        if self._mask is None or self._dtype is None:
             raise self._backward_before_forward()
         dy = _check_dy(dy, "LeakyReLU", self._mask.shape, self._dtype)
         return leaky_relu_backward(dy, self._mask, self.negative_slope)
@@ -349,7 +349,7 @@ class ELU(Module):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._z is None:
+        if self._z is None or self._mask is None:
             raise self._backward_before_forward()
         dy = _check_dy(dy, "ELU", self._z.shape, self._z.dtype)
         return elu_backward(dy, self._z, self._mask, self.alpha)
@@ -386,7 +386,7 @@ class SELU(Module):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._z is None:
+        if self._z is None or self._mask is None:
             raise self._backward_before_forward()
         dy = _check_dy(dy, "SELU", self._z.shape, self._z.dtype)
         return elu_backward(dy, self._z, self._mask, SELU_ALPHA, SELU_SCALE)
@@ -417,7 +417,7 @@ class GELU(Module):
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._z is None:
+        if self._z is None or self._cdf is None:
             raise self._backward_before_forward()
         dy = _check_dy(dy, "GELU", self._z.shape, self._z.dtype)
         return gelu_backward(dy, self._z, self._cdf)
@@ -478,7 +478,7 @@ class Identity(Module):
         return z
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._shape is None:
+        if self._shape is None or self._dtype is None:
             raise self._backward_before_forward()
         return _check_dy(dy, "Identity", self._shape, self._dtype)
 

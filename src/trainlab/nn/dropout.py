@@ -12,7 +12,7 @@ layer a freshly seeded generator before each forward: ``layer.rng = np.random.de
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -227,6 +227,10 @@ class DropConnect(Module):
         )
         return y
 
+    @overload
+    def backward(self, dy: np.ndarray, input_grad: Literal[True] = ...) -> np.ndarray: ...
+    @overload
+    def backward(self, dy: np.ndarray, input_grad: bool) -> np.ndarray | None: ...
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """dy: (N, out) -> dx = dy @ W̃ᵀ; adds (xᵀdy) ⊙ mask/(1-p) to weight.grad, Σdy to bias.grad.
 
@@ -237,7 +241,7 @@ class DropConnect(Module):
                 f"{type(self).__name__}.backward: input_grad must be True or False. "
                 f"Received: {input_grad!r}."
             )
-        if self._x is None:
+        if self._x is None or self._W_used is None:  # both set by forward
             raise self._backward_before_forward()
         x = self._x
         dy = check_grad_output(dy, type(self).__name__, (x.shape[0], self.out_features))

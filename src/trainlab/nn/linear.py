@@ -7,7 +7,7 @@ The weight is stored as ``(in_features, out_features)``, as in the notes'
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -138,6 +138,10 @@ class Linear(Module):
         self._x = x
         return linear_forward(x, self.weight.data, None if self.bias is None else self.bias.data)
 
+    @overload
+    def backward(self, dy: np.ndarray, input_grad: Literal[True] = ...) -> np.ndarray: ...
+    @overload
+    def backward(self, dy: np.ndarray, input_grad: bool) -> np.ndarray | None: ...
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """dy: (N, out_features) -> dx = dy @ Wᵀ; adds xᵀdy to weight.grad and Σdy to bias.grad.
 

@@ -11,7 +11,7 @@ closed-form derivative.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Self
+from typing import Any, Literal, Protocol, Self, cast, overload
 
 import numpy as np
 
@@ -65,6 +65,14 @@ class Module:
     ``backend`` is the compute backend whose fused kernels the layer offers its arrays
     to (``trainlab.backend``; the fastest available unless :meth:`use_backend` says).
     """
+
+    # Set in __init__ through object.__setattr__ (bypassing the registration below);
+    # declared here for the type checker only.
+    _parameters: dict[str, Parameter]
+    _buffers: dict[str, Any]
+    _modules: dict[str, Module]
+    training: bool
+    _backend: Backend
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -296,6 +304,12 @@ class Module:
         return "\n".join(lines)
 
 
+class _SkipsInputGrad(Protocol):
+    """A layer whose ``backward`` takes ``input_grad`` (``can_skip_input_grad`` is True)."""
+
+    def backward(self, dy: np.ndarray, input_grad: bool = ...) -> np.ndarray | None: ...
+
+
 class Sequential(Module):
     """A chain of modules: ``forward`` runs them in order, ``backward`` in reverse.
 
@@ -322,6 +336,10 @@ class Sequential(Module):
             x = module.forward(x)
         return x
 
+    @overload
+    def backward(self, dy: np.ndarray, input_grad: Literal[True] = ...) -> np.ndarray: ...
+    @overload
+    def backward(self, dy: np.ndarray, input_grad: bool) -> np.ndarray | None: ...
     def backward(self, dy: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         """dy: the gradient w.r.t. the last output -> the gradient w.r.t. the input.
 
@@ -344,7 +362,7 @@ class Sequential(Module):
         if input_grad:
             return first.backward(dy)
         if getattr(first, "can_skip_input_grad", False):
-            return first.backward(dy, input_grad=False)
+            return cast(_SkipsInputGrad, first).backward(dy, input_grad=False)
         first.backward(dy)
         return None
 
@@ -378,13 +396,15 @@ class Sequential(Module):
             where = outer.prefix + name
             token = anomaly.enter(model, f"{where}.")
             try:
+                out: np.ndarray | None
                 if i == 0 and not input_grad and getattr(module, "can_skip_input_grad", False):
-                    dy = module.backward(dy, input_grad=False)
+                    out = cast(_SkipsInputGrad, module).backward(dy, input_grad=False)
                 else:
-                    dy = module.backward(dy)
+                    out = module.backward(dy)
             finally:
                 anomaly.leave(token)
-            if dy is not None:
+            if out is not None:  # None only from the first layer, skipping its input gradient
+                dy = out
                 anomaly.check_layer(dy, "input gradient", where, module, model, "backward")
             for key, p in module._parameters.items():
                 anomaly.check_layer(p.grad, f"gradient of its parameter '{key}'", where, module,

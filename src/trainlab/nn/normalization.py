@@ -201,6 +201,11 @@ class BatchNorm(Module):
     by Reducing Internal Covariate Shift".
     """
 
+    # Buffers with track_running_stats, None without (registered in __init__).
+    running_mean: np.ndarray | None
+    running_var: np.ndarray | None
+    num_batches_tracked: np.ndarray | None
+
     def __init__(
         self,
         num_features: int,
@@ -239,8 +244,10 @@ class BatchNorm(Module):
         """x: (N, num_features) -> y (N, num_features); caches x̂ and 1/√(σ² + ε)."""
         name = type(self).__name__
         x = check_layer_input(x, name, features=self.num_features, dtype=self.dtype)
-        gamma = self.weight.data if self.affine else None
-        beta = self.bias.data if self.affine else None
+        gamma = beta = None
+        if self.affine:
+            assert self.weight is not None and self.bias is not None  # created with affine
+            gamma, beta = self.weight.data, self.bias.data
         use_batch_stats = self.training or not self.track_running_stats
         if use_batch_stats:
             n = x.shape[0]
@@ -258,6 +265,8 @@ class BatchNorm(Module):
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean, var, n)
         else:
+            # Evaluation with track_running_stats: the running statistics are buffers.
+            assert self.running_mean is not None and self.running_var is not None
             y, x_hat, inv_std = batchnorm_eval_forward(
                 x, self.running_mean, self.running_var, gamma, beta, self.eps
             )
@@ -266,6 +275,9 @@ class BatchNorm(Module):
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
         """running ← (1 − m)·running + m·batch, with the unbiased batch variance."""
+        # Called only with track_running_stats, where the three are buffers.
+        assert self.num_batches_tracked is not None
+        assert self.running_mean is not None and self.running_var is not None
         self.num_batches_tracked += 1
         if self.momentum is None:  # cumulative moving average
             factor = 1.0 / float(self.num_batches_tracked)
@@ -278,12 +290,15 @@ class BatchNorm(Module):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dy: (N, num_features) -> dx; adds Σdy·x̂ to weight.grad and Σdy to bias.grad."""
-        if self._x_hat is None:
+        if self._x_hat is None or self._inv_std is None:  # both set by forward
             raise self._backward_before_forward()
         x_hat = self._x_hat
         dy = check_grad_output(dy, type(self).__name__, x_hat.shape)
         dy = dy.astype(x_hat.dtype, copy=False)
-        gamma = self.weight.data if self.affine else None
+        gamma = None
+        if self.affine:
+            assert self.weight is not None  # created with affine
+            gamma = self.weight.data
         fast = self.backend.batchnorm_backward(dy, x_hat, self._inv_std, gamma) if self._batch_stats else None
         if fast is not None:  # batchnorm_backward's numbers, compiled (trainlab.backend)
             dx, dgamma, dbeta = fast
@@ -291,6 +306,7 @@ class BatchNorm(Module):
             kernel = batchnorm_backward if self._batch_stats else batchnorm_eval_backward
             dx, dgamma, dbeta = kernel(dy, x_hat, self._inv_std, gamma)
         if self.affine:
+            assert self.weight is not None and self.bias is not None
             self.weight.grad += dgamma
             self.bias.grad += dbeta
         return dx
@@ -341,22 +357,27 @@ class LayerNorm(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, num_features) -> y (N, num_features); caches x̂ and 1/√(σ² + ε) per row."""
         x = check_layer_input(x, type(self).__name__, features=self.num_features, dtype=self.dtype)
-        affine = self.elementwise_affine
-        y, self._x_hat, self._inv_std = layernorm_forward(
-            x, self.weight.data if affine else None, self.bias.data if affine else None, self.eps
-        )
+        gamma = beta = None
+        if self.elementwise_affine:
+            assert self.weight is not None and self.bias is not None  # created with the flag
+            gamma, beta = self.weight.data, self.bias.data
+        y, self._x_hat, self._inv_std = layernorm_forward(x, gamma, beta, self.eps)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dy: (N, num_features) -> dx; adds Σdy·x̂ to weight.grad and Σdy to bias.grad."""
-        if self._x_hat is None:
+        if self._x_hat is None or self._inv_std is None:  # both set by forward
             raise self._backward_before_forward()
         x_hat = self._x_hat
         dy = check_grad_output(dy, type(self).__name__, x_hat.shape)
         dy = dy.astype(x_hat.dtype, copy=False)
-        gamma = self.weight.data if self.elementwise_affine else None
+        gamma = None
+        if self.elementwise_affine:
+            assert self.weight is not None  # created with elementwise_affine
+            gamma = self.weight.data
         dx, dgamma, dbeta = layernorm_backward(dy, x_hat, self._inv_std, gamma)
         if self.elementwise_affine:
+            assert self.weight is not None and self.bias is not None
             self.weight.grad += dgamma
             self.bias.grad += dbeta
         return dx

@@ -372,9 +372,8 @@ class Trainer:
         for hook in self._hooks["on_batch_begin"]:
             hook(self, b)
         model = self.model
-        # A callback may have evaluated the model. (The ignore: Module.__init__ sets
-        # ``training`` with object.__setattr__, unseen by mypy until nn.Module declares it.)
-        if not model.training:  # type: ignore[attr-defined]
+        # A callback may have evaluated the model.
+        if not model.training:
             model.train()
         for p in self._params:
             p.grad.fill(0)
