@@ -268,6 +268,8 @@ class Monitor(Callback):
     def _dead_on_eval_batch(self, model: Module, record: StepRecord) -> None:
         """Dead ReLU fractions over the fixed evaluation batch (evaluation mode: no batch
         statistics are updated and no dropout mask is drawn; the modes are put back)."""
+        eval_batch = self.eval_batch
+        assert eval_batch is not None  # checked by the caller
         modes = [(m, m.training) for m in model.modules()]
 
         def on_forward(i: int, layer: Module, x: np.ndarray, y: np.ndarray) -> None:
@@ -277,7 +279,7 @@ class Monitor(Callback):
         try:
             model.eval()
             with tap(model, on_forward):
-                model.forward(self.eval_batch.astype(trainer_dtype(model), copy=False))
+                model.forward(eval_batch.astype(trainer_dtype(model), copy=False))
         finally:
             for module, mode in modes:
                 object.__setattr__(module, "training", mode)
@@ -364,7 +366,7 @@ def _parameter_layers(model: Module) -> dict[str, tuple[str, bool]]:
     return layers
 
 
-def _batchnorm_stats(name: str, layer: Module, x: np.ndarray) -> BatchNormStats:
+def _batchnorm_stats(name: str, layer: BatchNorm, x: np.ndarray) -> BatchNormStats:
     """Batch statistics of the BatchNorm input ``x`` against the layer's running statistics."""
     x64 = x.astype(np.float64, copy=False)
     mean, var = x64.mean(axis=0), x64.var(axis=0)

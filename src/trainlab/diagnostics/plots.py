@@ -96,7 +96,7 @@ def grad_norm_figure(monitor: "Monitor") -> Figure:
     names = [p.name for p in monitor.records[0].params if p.is_weight]
     values: list[float] = []
     for i, name in enumerate(names):
-        series = [r.param(name).grad_norm if r.param(name) else math.nan for r in monitor.records]
+        series = [p.grad_norm if (p := r.param(name)) else math.nan for r in monitor.records]
         values += series
         ax.plot(steps, positive(series), color=COLORS[i % len(COLORS)], label=f"‖∂L/∂{name}‖")
     ax.plot(steps, positive([r.grad_norm for r in monitor.records]), "k-", lw=2,

@@ -60,7 +60,7 @@ def tap(
     saved: list[tuple[Module, dict[str, Any]]] = []
     try:
         for i, (_, layer) in enumerate(chain):
-            own = {k: layer.__dict__[k] for k in ("forward", "backward") if k in layer.__dict__}
+            own: dict[str, Any] = {k: layer.__dict__[k] for k in ("forward", "backward") if k in layer.__dict__}
             saved.append((layer, own))
             if on_forward is not None:
                 object.__setattr__(layer, "forward", _forward_wrapper(i, layer, on_forward))
@@ -85,7 +85,9 @@ def _forward_wrapper(i: int, layer: Module, callback: ForwardTap) -> Callable[[n
     return forward
 
 
-def _backward_wrapper(i: int, layer: Module, callback: BackwardTap) -> Callable[[np.ndarray], np.ndarray]:
+def _backward_wrapper(
+    i: int, layer: Module, callback: BackwardTap
+) -> Callable[..., np.ndarray | None]:
     inner = layer.backward
 
     def backward(dy: np.ndarray, **kwargs: Any) -> np.ndarray | None:

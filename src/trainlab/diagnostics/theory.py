@@ -174,7 +174,10 @@ def _step(layer: Module, m: _Moments) -> tuple[_Moments, float]:
         b_var = 0.0 if beta is None else float(np.var(beta, dtype=np.float64))
         eps = layer.eps
         batch_norm = isinstance(layer, BatchNorm)
-        if batch_norm and not layer.training and layer.track_running_stats:
+        if (
+            isinstance(layer, BatchNorm) and not layer.training and layer.track_running_stats
+            and layer.running_mean is not None and layer.running_var is not None
+        ):  # evaluation on the running statistics (buffers with track_running_stats)
             scale2 = float(np.mean(g2 / (layer.running_var.astype(np.float64) + eps)))
             shift = m.mean - float(np.mean(layer.running_mean, dtype=np.float64))
             within = scale2 * m.within
