@@ -184,7 +184,9 @@ class NumbaBackend(Backend):
                 "Received: no module named 'numba'. Use backend='numpy' instead."
             )
         if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
-            raise ValueError(f"NumbaBackend: min_size must be an integer >= 0. Received: {min_size!r}.")
+            raise ValueError(
+                f"NumbaBackend: min_size must be an integer >= 0. Received: {min_size!r}."
+            )
         self.min_size = min_size
 
     @staticmethod

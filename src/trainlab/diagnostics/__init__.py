@@ -15,8 +15,8 @@ from trainlab.diagnostics.health import REMEDIES, HealthWarning, Thresholds
 from trainlab.diagnostics.monitor import Monitor, TrainingHealthWarning
 from trainlab.diagnostics.probe import Snapshot, layer_chain, tap
 from trainlab.diagnostics.records import BatchNormStats, LayerStats, ParamStats, StepRecord
-from trainlab.diagnostics.serialize import monitor_from_dict, monitor_to_dict
 from trainlab.diagnostics.sections import health_rows, health_table, report_sections, text_table
+from trainlab.diagnostics.serialize import monitor_from_dict, monitor_to_dict
 from trainlab.diagnostics.theory import (
     LayerSignal,
     input_statistics,

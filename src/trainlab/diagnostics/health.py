@@ -72,8 +72,9 @@ def check_record(record: StepRecord, limits: Thresholds) -> list[HealthWarning]:
     step = record.step
     for s in record.layers:
         if not s.finite:
-            out.append(HealthWarning(step, "non-finite", s.label,
-                                     f"non-finite values in layer '{s.label}' (output or gradient)."))
+            out.append(HealthWarning(
+                step, "non-finite", s.label,
+                f"non-finite values in layer '{s.label}' (output or gradient)."))
         if s.saturated > limits.saturated:
             out.append(HealthWarning(
                 step, "saturated", s.label,
@@ -82,7 +83,8 @@ def check_record(record: StepRecord, limits: Thresholds) -> list[HealthWarning]:
         if s.dead > limits.dead:
             out.append(HealthWarning(
                 step, "dead", s.label,
-                f"layer '{s.label}' has {100 * s.dead:.0f}% dead units (zero for the whole batch)."))
+                f"layer '{s.label}' has {100 * s.dead:.0f}% dead units "
+                f"(zero for the whole batch)."))
     weights = [(n, g) for n, g in _weight_gradients(record) if math.isfinite(g)]
     if len(weights) >= 2:
         (first, g_first), (last, g_last) = weights[0], weights[-1]

@@ -142,7 +142,9 @@ class Monitor(Callback):
         eval_batch: np.ndarray | None = None,
     ) -> None:
         self.every = check_int(every, "Monitor: every", low=1)
-        self.eval_batch = None if eval_batch is None else check_input(eval_batch, "Monitor: eval_batch")
+        self.eval_batch = (
+            None if eval_batch is None else check_input(eval_batch, "Monitor: eval_batch")
+        )
         self.histogram_values = check_int(histogram_values, "Monitor: histogram_values", low=0)
         self.warn = bool(warn)
         self.thresholds = thresholds or Thresholds()
@@ -177,7 +179,11 @@ class Monitor(Callback):
     @property
     def clip_fraction(self) -> float:
         """The fraction of steps on which clipping changed the gradient."""
-        pairs = [(b, a) for b, a in zip(self.global_norms, self.clipped_norms) if math.isfinite(b)]
+        pairs = [
+            (b, a)
+            for b, a in zip(self.global_norms, self.clipped_norms, strict=False)
+            if math.isfinite(b)
+        ]
         if not pairs:
             return math.nan
         return sum(a < b * (1 - 1e-6) for b, a in pairs) / len(pairs)
@@ -195,8 +201,10 @@ class Monitor(Callback):
             return
         model: Module = trainer.model
         chain = layer_chain(model)
-        self._record = StepRecord(step=step, epoch=int(getattr(trainer, "current_epoch", 0)),
-                                  layers=[LayerStats(name, type(layer).__name__) for name, layer in chain])
+        self._record = StepRecord(
+            step=step, epoch=int(getattr(trainer, "current_epoch", 0)),
+            layers=[LayerStats(name, type(layer).__name__) for name, layer in chain],
+        )
         self._stack = ExitStack()
         self._stack.enter_context(tap(model, self._on_forward, self._on_backward))
 
@@ -222,7 +230,9 @@ class Monitor(Callback):
         norm_before, norm_after = float(norm_before), float(norm_after)
         recent = self._recent
         if not math.isfinite(norm_before) or (len(recent) >= 5 and norm_before > self._jump_bound):
-            warning = check_global_norm(int(trainer.global_step), norm_before, recent, self.thresholds)
+            warning = check_global_norm(
+                int(trainer.global_step), norm_before, recent, self.thresholds
+            )
             if warning is not None:
                 self._report(warning)
         self.global_norms.append(norm_before)
@@ -247,7 +257,7 @@ class Monitor(Callback):
         record.loss = float(loss)
         if self._before is not None:
             steps, count = 0.0, 0
-            for (name, p), old in zip(self._params, self._before):
+            for (name, p), old in zip(self._params, self._before, strict=False):
                 delta = p.data - old
                 stats = record.param(name)
                 norm_w = _norm(old)

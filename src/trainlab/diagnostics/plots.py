@@ -29,14 +29,19 @@ COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e3
           "#7f7f7f", "#bcbd22", "#17becf")
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, width: float = 6.0, height: float = 4.2) -> tuple[Figure, Any]:
-    """A figure of ``nrows × ncols`` panels of ``width × height`` inches each; returns (fig, axes)."""
+def new_figure(
+    ncols: int = 1, nrows: int = 1, width: float = 6.0, height: float = 4.2
+) -> tuple[Figure, Any]:
+    """A figure of ``nrows × ncols`` panels of ``width × height`` inches each;
+    returns (fig, axes)."""
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat:
         ax.grid(True, which="major", alpha=0.3)
         ax.tick_params(labelsize=10)
-    return fig, (axes[0, 0] if nrows == ncols == 1 else axes.ravel() if min(nrows, ncols) == 1 else axes)
+    return fig, (
+        axes[0, 0] if nrows == ncols == 1 else axes.ravel() if min(nrows, ncols) == 1 else axes
+    )
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
@@ -60,13 +65,15 @@ def spans_decades(values: Sequence[float], decades: float = 1.5) -> bool:
     return a.size > 1 and math.log10(a.max() / a.min()) > decades
 
 
-def depth_profile_figure(monitor: "Monitor") -> Figure:
+def depth_profile_figure(monitor: Monitor) -> Figure:
     """Output std and gradient std per layer at initialisation and at the end, with theory."""
     first, last = monitor.first_record, monitor.last_record
     fig, (ax_out, ax_grad) = new_figure(2, 1)
     labels = [s.label for s in first.layers]
     depth = np.arange(1, len(labels) + 1)
-    for ax, attr, what in ((ax_out, "out_std", "output std"), (ax_grad, "grad_std", "gradient std")):
+    for ax, attr, what in (
+        (ax_out, "out_std", "output std"), (ax_grad, "grad_std", "gradient std")
+    ):
         series = [getattr(s, attr) for s in first.layers] + [getattr(s, attr) for s in last.layers]
         ax.plot(depth, positive([getattr(s, attr) for s in first.layers]), "o-",
                 color=COLORS[0], label=f"measured at step {first.step} (init)")
@@ -89,7 +96,7 @@ def depth_profile_figure(monitor: "Monitor") -> Figure:
     return fig
 
 
-def grad_norm_figure(monitor: "Monitor") -> Figure:
+def grad_norm_figure(monitor: Monitor) -> Figure:
     """Gradient norm reaching each layer with parameters, and the global norm, over training."""
     fig, ax = new_figure(1, 1, width=7.0)
     steps = [r.step for r in monitor.records]
@@ -110,7 +117,7 @@ def grad_norm_figure(monitor: "Monitor") -> Figure:
     return fig
 
 
-def histogram_figure(monitor: "Monitor") -> Figure:
+def histogram_figure(monitor: Monitor) -> Figure:
     """Normalised histograms of each activation layer's output (one line per layer), at
     initialisation and at the end, on common bins (Glorot & Bengio 2010, figures 3-7)."""
     when = [("init", "at initialisation"), ("end", "at the end of training")]
@@ -121,7 +128,7 @@ def histogram_figure(monitor: "Monitor") -> Figure:
     edges = np.linspace(lo, hi if hi > lo else lo + 1.0, 61)
     centres = 0.5 * (edges[1:] + edges[:-1])
     fig, axes = new_figure(2, 1, width=5.5)
-    for ax, (key, title) in zip(axes, when):
+    for ax, (key, title) in zip(axes, when, strict=False):
         for i, name in enumerate(names):
             values = monitor.samples.get(key, {}).get(name)
             if values is None or not np.isfinite(values).any():
@@ -136,7 +143,7 @@ def histogram_figure(monitor: "Monitor") -> Figure:
     return fig
 
 
-def saturation_figure(monitor: "Monitor") -> Figure:
+def saturation_figure(monitor: Monitor) -> Figure:
     """Fraction of saturated sigmoid/tanh units and of dead ReLU units over training."""
     fig, ax = new_figure(1, 1, width=7.0)
     steps = [r.step for r in monitor.records]
@@ -146,8 +153,8 @@ def saturation_figure(monitor: "Monitor") -> Figure:
             if math.isnan(getattr(stats, attr)):
                 continue
             series = [getattr(r.layers[i], attr) for r in monitor.records]
-            ax.plot(steps, series, style, color=COLORS[drawn % len(COLORS)], lw=2.5 - 0.3 * (drawn % 4),
-                    label=f"{stats.label} {what}")
+            ax.plot(steps, series, style, color=COLORS[drawn % len(COLORS)],
+                    lw=2.5 - 0.3 * (drawn % 4), label=f"{stats.label} {what}")
             drawn += 1
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("training step")

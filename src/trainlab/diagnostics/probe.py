@@ -60,7 +60,9 @@ def tap(
     saved: list[tuple[Module, dict[str, Any]]] = []
     try:
         for i, (_, layer) in enumerate(chain):
-            own: dict[str, Any] = {k: layer.__dict__[k] for k in ("forward", "backward") if k in layer.__dict__}
+            own: dict[str, Any] = {
+                k: layer.__dict__[k] for k in ("forward", "backward") if k in layer.__dict__
+            }
             saved.append((layer, own))
             if on_forward is not None:
                 object.__setattr__(layer, "forward", _forward_wrapper(i, layer, on_forward))
@@ -74,7 +76,9 @@ def tap(
             layer.__dict__.update(own)
 
 
-def _forward_wrapper(i: int, layer: Module, callback: ForwardTap) -> Callable[[np.ndarray], np.ndarray]:
+def _forward_wrapper(
+    i: int, layer: Module, callback: ForwardTap
+) -> Callable[[np.ndarray], np.ndarray]:
     inner = layer.forward
 
     def forward(x: np.ndarray) -> np.ndarray:
@@ -118,7 +122,7 @@ class Snapshot:
     def restore(self) -> None:
         """Put everything back in place (arrays are copied into, not replaced)."""
         self.model.load_state_dict(self.state)
-        for p, g in zip(self.model.parameters(), self.grads):
+        for p, g in zip(self.model.parameters(), self.grads, strict=False):
             np.copyto(p.grad, g)
         for module, mode in self.modes:
             object.__setattr__(module, "training", mode)

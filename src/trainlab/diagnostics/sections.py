@@ -55,10 +55,13 @@ def summary_lines(monitor: Monitor) -> list[str]:
     if not monitor.records:
         return ["the monitor recorded no step"]
     last = monitor.last_record
-    lines = [f"{len(monitor.records)} steps sampled (every {monitor.every}) of {len(monitor.global_norms)}; "
+    lines = [f"{len(monitor.records)} steps sampled (every {monitor.every}) "
+             f"of {len(monitor.global_norms)}; "
              f"global gradient norm {_num(last.grad_norm)} at step {last.step}"]
     if math.isfinite(monitor.clip_fraction) and monitor.clip_fraction > 0:
-        lines.append(f"clipping changed the gradient on {100 * monitor.clip_fraction:.1f}% of the steps")
+        lines.append(
+            f"clipping changed the gradient on {100 * monitor.clip_fraction:.1f}% of the steps"
+        )
     if math.isfinite(last.step_size):
         step = f"mean step |Δθ| {last.step_size:.2e}"
         if math.isfinite(last.adam_lr):
@@ -75,9 +78,9 @@ def text_table(header: Sequence[Any], rows: Sequence[Sequence[Any]], width: int 
     """A plain-text table with aligned columns; cells longer than ``width`` are cut with '…'."""
     cut = [[c if len(c) <= width else c[: width - 1] + "…" for c in map(str, r)] for r in rows]
     sizes = [max([len(str(h))] + [len(r[i]) for r in cut]) for i, h in enumerate(header)]
-    lines = ["  ".join(str(h).ljust(n) for h, n in zip(header, sizes)).rstrip(),
+    lines = ["  ".join(str(h).ljust(n) for h, n in zip(header, sizes, strict=False)).rstrip(),
              "  ".join("-" * n for n in sizes)]
-    lines += ["  ".join(c.ljust(n) for c, n in zip(r, sizes)).rstrip() for r in cut]
+    lines += ["  ".join(c.ljust(n) for c, n in zip(r, sizes, strict=False)).rstrip() for r in cut]
     return "\n".join(lines)
 
 
@@ -96,8 +99,9 @@ def theory_rows(monitor: Monitor) -> tuple[list[str], list[list[str]]]:
     if monitor.theory is None or not monitor.records:
         return header, []
     first = monitor.first_record
-    rows = [[s.label, _num(t.out_var), _num(s.out_std ** 2), _num(t.grad_var), _num(s.grad_rms ** 2)]
-            for t, s in zip(monitor.theory, first.layers)]
+    rows = [[s.label, _num(t.out_var), _num(s.out_std ** 2),
+             _num(t.grad_var), _num(s.grad_rms ** 2)]
+            for t, s in zip(monitor.theory, first.layers, strict=False)]
     return header, rows
 
 
@@ -117,21 +121,32 @@ def report_sections(monitor: Monitor, model: Any = None, title_prefix: str = "")
             "(Var(y) = k·Var(w)·E[x²] per linear layer, each activation's Gaussian expectation) "
             "for this batch's input statistics, against the measurement.</p>")
     body += table_html(header, rows) if rows else "<p>No theory for this model.</p>"
-    body += figure_html(plots.depth_profile_figure(monitor), "output and gradient std against depth")
+    body += figure_html(
+        plots.depth_profile_figure(monitor), "output and gradient std against depth"
+    )
     sections.append(Section(f"{title_prefix}Signal through the layers", body, anchor="signal"))
 
     header, rows = health_rows(monitor)
     body = table_html(header, rows)
-    body += "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in summary_lines(monitor)) + "</ul>"
+    body += (
+        "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in summary_lines(monitor)) + "</ul>"
+    )
     body += "".join(f'<div class="warn">{escape(w)}</div>' for w in monitor.warnings) or \
         '<p class="ok">No health warning.</p>'
     sections.append(Section(f"{title_prefix}Training health", body, anchor="health"))
 
-    figures = [figure_html(plots.grad_norm_figure(monitor), "gradient norm per layer over training")]
-    if any(not math.isnan(s.saturated) or not math.isnan(s.dead) for s in monitor.first_record.layers):
+    figures = [
+        figure_html(plots.grad_norm_figure(monitor), "gradient norm per layer over training")
+    ]
+    if any(
+        not math.isnan(s.saturated) or not math.isnan(s.dead)
+        for s in monitor.first_record.layers
+    ):
         figures.append(figure_html(plots.saturation_figure(monitor), "saturated and dead units"))
     if monitor.samples.get("init"):
-        figures.append(figure_html(plots.histogram_figure(monitor), "activation histograms per layer"))
-    sections.append(Section(f"{title_prefix}Gradients and activations over training", "".join(figures),
-                            anchor="gradients"))
+        figures.append(
+            figure_html(plots.histogram_figure(monitor), "activation histograms per layer")
+        )
+    sections.append(Section(f"{title_prefix}Gradients and activations over training",
+                            "".join(figures), anchor="gradients"))
     return sections

@@ -129,5 +129,6 @@ def monitor_from_dict(
     finite = [v for v in monitor.global_norms if math.isfinite(v)]
     monitor._recent = deque(finite[-20:], maxlen=20)
     if len(monitor._recent) >= 5:
-        monitor._jump_bound = monitor.thresholds.jump * sorted(monitor._recent)[len(monitor._recent) // 2]
+        median = sorted(monitor._recent)[len(monitor._recent) // 2]
+        monitor._jump_bound = monitor.thresholds.jump * median
     return monitor

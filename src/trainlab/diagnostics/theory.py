@@ -1,4 +1,5 @@
-"""Signal propagation at initialisation: predicted and measured variance, layer by layer (notes §3, §4).
+"""Signal propagation at initialisation: predicted and measured variance, layer by layer
+(notes §3, §4).
 
 Forward, through a linear layer with independent zero-mean weights (notes §4)::
 
@@ -234,7 +235,7 @@ def predict_signal(
         g *= factors[i]
     return [
         LayerSignal(i, name, type(layer).__name__, m.mean, m.var, gv)
-        for i, ((name, layer), m, gv) in enumerate(zip(chain, forward, grads))
+        for i, ((name, layer), m, gv) in enumerate(zip(chain, forward, grads, strict=False))
     ]
 
 
@@ -298,7 +299,7 @@ def signal_table(
     header = ["layer", "Var(out) theory", "Var(out) measured", "E[g²] theory", "E[g²] measured"]
     rows = [
         [p.label, f"{p.out_var:.3g}", f"{m.out_var:.3g}", f"{p.grad_var:.3g}", f"{m.grad_var:.3g}"]
-        for p, m in zip(predicted, measured)
+        for p, m in zip(predicted, measured, strict=False)
     ]
     return header, rows
 
@@ -306,7 +307,7 @@ def signal_table(
 def log_ratio_error(predicted: list[float], measured: list[float]) -> float:
     """The largest |log10(measured/predicted)| over finite positive pairs (0 = exact)."""
     worst = 0.0
-    for p, m in zip(predicted, measured):
+    for p, m in zip(predicted, measured, strict=False):
         if p > 0 and m > 0 and math.isfinite(p) and math.isfinite(m):
             worst = max(worst, abs(math.log10(m / p)))
     return worst

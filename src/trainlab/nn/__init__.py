@@ -1,4 +1,5 @@
-"""Layers, activations, normalisation, regularisation and losses, each with a closed-form backward."""
+"""Layers, activations, normalisation, regularisation and losses, each with a closed-form
+backward."""
 
 from trainlab.nn.activations import (
     ACTIVATIONS,

@@ -82,7 +82,9 @@ def cross_entropy_forward(
     return float(losses.mean()), shifted, sum_exp
 
 
-def cross_entropy_backward(exp_z: np.ndarray, sum_exp: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def cross_entropy_backward(
+    exp_z: np.ndarray, sum_exp: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
     """dL/dz = (softmax(z) − onehot(label))/N, softmax(z) = exp(z − max)/Σ exp(z − max)."""
     n = exp_z.shape[0]
     grad = exp_z / (sum_exp * n)
@@ -97,7 +99,9 @@ def _as_array(value: Any, owner: str, name: str) -> np.ndarray:
     try:
         return np.asarray(value)
     except Exception as exc:  # ragged lists and other non-arrays
-        raise TypeError(f"{owner}: expected {name} as an array. Received: {type(value).__name__}.") from exc
+        raise TypeError(
+            f"{owner}: expected {name} as an array. Received: {type(value).__name__}."
+        ) from exc
 
 
 def _check_pred(pred: Any, owner: str, ranks: tuple[int, ...], expected: str) -> np.ndarray:
@@ -110,7 +114,9 @@ def _check_pred(pred: Any, owner: str, ranks: tuple[int, ...], expected: str) ->
     if pred.dtype.itemsize not in (4, 8):  # float16, longdouble
         pred = pred.astype(np.float32 if pred.dtype.itemsize < 4 else np.float64)
     if pred.ndim not in ranks:
-        raise ValueError(f"{owner}: expected pred of shape {expected}. Received shape {pred.shape}.")
+        raise ValueError(
+            f"{owner}: expected pred of shape {expected}. Received shape {pred.shape}."
+        )
     if pred.shape[0] == 0:
         raise ValueError(f"{owner}: expected a non-empty batch. Received shape {pred.shape}.")
     return pred
@@ -186,9 +192,10 @@ class MSELoss(Loss):
             if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == pred.shape[:1]:
                 target = target.reshape(pred.shape)
             else:
+                column = pred.ndim == 2 and pred.shape[1] == 1
                 raise ValueError(
                     f"{owner}: expected target of shape {pred.shape} (the shape of pred"
-                    f"{', or (batch,) since k == 1' if pred.ndim == 2 and pred.shape[1] == 1 else ''}). "
+                    f"{', or (batch,) since k == 1' if column else ''}). "
                     f"Received shape {target.shape}."
                 )
         value, self._diff = mse_forward(pred, target)
@@ -254,7 +261,8 @@ class CrossEntropyLoss(Loss):
             if np.any(labels != np.round(labels)):
                 bad = float(labels[labels != np.round(labels)].flat[0])
                 raise ValueError(
-                    f"{owner}: expected integer class labels. Received a non-integer label: {bad!r}."
+                    f"{owner}: expected integer class labels. "
+                    f"Received a non-integer label: {bad!r}."
                 )
             labels = labels.astype(np.int64)
         elif labels.dtype.kind not in "iu":

@@ -414,7 +414,8 @@ class Sequential(Module):
     def append(self, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise TypeError(
-                f"Sequential.append: expected a trainlab.nn.Module. Received: {type(module).__name__}."
+                "Sequential.append: expected a trainlab.nn.Module. "
+                f"Received: {type(module).__name__}."
             )
         setattr(self, str(len(self._modules)), module)
         return self

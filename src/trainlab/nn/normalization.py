@@ -220,7 +220,8 @@ class BatchNorm(Module):
         self.num_features = check_int(num_features, f"{name}: num_features", low=1)
         self.eps = check_number(eps, f"{name}: eps", low=0.0)
         self.momentum = (
-            None if momentum is None else check_number(momentum, f"{name}: momentum", low=0.0, high=1.0)
+            None if momentum is None
+            else check_number(momentum, f"{name}: momentum", low=0.0, high=1.0)
         )
         self.affine = _check_bool(affine, f"{name}: affine")
         self.track_running_stats = _check_bool(track_running_stats, f"{name}: track_running_stats")
@@ -299,7 +300,10 @@ class BatchNorm(Module):
         if self.affine:
             assert self.weight is not None  # created with affine
             gamma = self.weight.data
-        fast = self.backend.batchnorm_backward(dy, x_hat, self._inv_std, gamma) if self._batch_stats else None
+        fast = (
+            self.backend.batchnorm_backward(dy, x_hat, self._inv_std, gamma)
+            if self._batch_stats else None
+        )
         if fast is not None:  # batchnorm_backward's numbers, compiled (trainlab.backend)
             dx, dgamma, dbeta = fast
         else:

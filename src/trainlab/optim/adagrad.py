@@ -98,4 +98,5 @@ class Adagrad(Optimizer[AdagradState, float]):
         if self.step_count < 1 or not states:
             return math.nan
         lr_t = self.lr / (1 + (self.step_count - 1) * self.lr_decay)
-        return float(np.median(lr_t / (np.sqrt(coordinate_sample(s.sum for s in states)) + self.eps)))
+        sums = coordinate_sample(s.sum for s in states)
+        return float(np.median(lr_t / (np.sqrt(sums) + self.eps)))

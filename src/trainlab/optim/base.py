@@ -396,7 +396,7 @@ class Optimizer(Generic[S, C]):
         if self._subgroups:
             out["param_groups"] = [
                 {"params": indices, **group.hyperparameters()}
-                for group, indices in zip(self._groups(), self._group_indices())
+                for group, indices in zip(self._groups(), self._group_indices(), strict=False)
             ]
         else:
             out["hyperparameters"] = self.hyperparameters()
@@ -439,24 +439,24 @@ class Optimizer(Generic[S, C]):
         groups = self._groups()
         hps = (self._load_groups(state_dict["param_groups"], owner) if self._subgroups
                else [state_dict["hyperparameters"]])
-        checked = [group._checked(hp, owner) for group, hp in zip(groups, hps)]
+        checked = [group._checked(hp, owner) for group, hp in zip(groups, hps, strict=False)]
         step = state_dict["step"]
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise ValueError(f"{owner}: 'step' must be an integer >= 0. Received: {step!r}.")
         entries = self._load_entries(state_dict["state"], owner)
         arrays = []
-        for group, twin, indices in zip(groups, checked, self._group_indices()):
+        for group, twin, indices in zip(groups, checked, self._group_indices(), strict=False):
             names = tuple(twin._new_state(np.empty(0)))  # the arrays its hyperparameters keep
             arrays.append(group._load_arrays(entries, indices, names, int(step), owner))
 
-        for group, hp, loaded in zip(groups, hps, arrays):
+        for group, hp, loaded in zip(groups, hps, arrays, strict=False):
             group._configure(**hp)
             group._restore(int(step), loaded)
 
     def _restore(self, step: int, arrays: list[dict[str, np.ndarray]]) -> None:
         """Set the step count and copy checked arrays into this group's state."""
         self._step_count = step
-        for i, (p, loaded) in enumerate(zip(self._params, arrays)):
+        for i, (p, loaded) in enumerate(zip(self._params, arrays, strict=False)):
             if not loaded:
                 self._states[i] = None
                 continue
@@ -492,7 +492,7 @@ class Optimizer(Generic[S, C]):
                 f"Received: {groups!r}."
             )
         out = []
-        for k, (group, expected) in enumerate(zip(groups, indices)):
+        for k, (group, expected) in enumerate(zip(groups, indices, strict=False)):
             if not isinstance(group, dict) or list(group.get("params", ())) != expected:
                 received = group.get("params") if isinstance(group, dict) else group
                 raise ValueError(
@@ -524,7 +524,7 @@ class Optimizer(Generic[S, C]):
         """This group's saved arrays (its parameters are ``entries[i]`` for ``i`` in
         ``indices``), checked."""
         out = []
-        for i, p in zip(indices, self._params):
+        for i, p in zip(indices, self._params, strict=False):
             entry = entries[i]
             if not isinstance(entry, dict):
                 raise TypeError(

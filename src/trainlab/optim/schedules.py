@@ -102,7 +102,7 @@ class LRScheduler:
         """Advance one epoch and set every group's learning rate for the next one."""
         self.last_epoch += 1
         groups = lr_groups(self.optimizer)
-        for group, base_lr in zip(groups, self.base_lrs):
+        for group, base_lr in zip(groups, self.base_lrs, strict=False):
             group["lr"] = self._next_lr(group["lr"], base_lr)
         self.last_lrs = [group["lr"] for group in groups]
 
