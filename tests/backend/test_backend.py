@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backends import needs_numba
 
+from backends import needs_numba
 from trainlab import backend as tb
 from trainlab import nn, optim
 from trainlab.backend import BACKENDS, Backend, NumbaBackend, NumpyBackend
@@ -50,7 +50,7 @@ def small_run(dtype=np.float32, steps=3, **backend) -> list[np.ndarray]:
 
 def same(a: list[np.ndarray], b: list[np.ndarray]) -> None:
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         assert x.dtype == y.dtype and x.tobytes() == y.tobytes()
 
 

@@ -41,7 +41,10 @@ def mixed_model(seed: int = 0) -> nn.Sequential:
 def fit(model, callbacks=(), epochs=3, opt="adam", clip_norm=None, seed=1):
     X, y = toy_data()
     params = model.parameters()
-    optimizer = optim.Adam(params, lr=1e-2) if opt == "adam" else optim.SGD(params, lr=0.1, momentum=0.9)
+    optimizer = (
+        optim.Adam(params, lr=1e-2) if opt == "adam"
+        else optim.SGD(params, lr=0.1, momentum=0.9)
+    )
     trainer = Trainer(model, nn.CrossEntropyLoss(), optimizer, rng=seed, verbose=0,
                       callbacks=list(callbacks), clip_norm=clip_norm)
     history = trainer.fit(X, y, epochs=epochs, batch_size=16, validation_data=toy_data(64, seed=5))
@@ -60,7 +63,9 @@ def test_watching_does_not_change_training(opt, clip_norm):
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert h1["loss"] == h2["loss"] and h1["val_loss"] == h2["val_loss"]
     assert len(monitor.records) == len(monitor.global_norms) == 3 * 16
-    assert all("forward" not in m.__dict__ and "backward" not in m.__dict__ for m in watched.modules())
+    assert all(
+        "forward" not in m.__dict__ and "backward" not in m.__dict__ for m in watched.modules()
+    )
 
 
 def test_records_every_quantity():
@@ -69,8 +74,8 @@ def test_records_every_quantity():
     assert [r.step for r in monitor.records] == list(range(0, 48, 4))
     rec = monitor.last_record
     kinds = [s.kind for s in rec.layers]
-    assert kinds == ["Linear", "BatchNorm", "Sigmoid", "DropConnect", "ReLU", "Dropout", "Linear", "Tanh",
-                     "Linear"]
+    assert kinds == ["Linear", "BatchNorm", "Sigmoid", "DropConnect", "ReLU", "Dropout", "Linear",
+                     "Tanh", "Linear"]
     sig, relu, tanh = rec.layers[2], rec.layers[4], rec.layers[7]
     assert 0 <= sig.saturated <= 1 and 0 <= tanh.saturated <= 1 and 0 <= relu.dead <= 1
     assert math.isnan(rec.layers[0].saturated) and math.isnan(sig.dead)
@@ -121,10 +126,10 @@ def test_monitor_overhead_at_the_default_rate():
     y = (X[:, :10]).argmax(axis=1)
 
     def run(callbacks):
-        model = nn.Sequential(nn.Linear(64, 128, rng=0), nn.ReLU(), nn.Linear(128, 128, rng=1), nn.ReLU(),
-                              nn.Linear(128, 10, rng=2))
-        trainer = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), rng=0, verbose=0,
-                          callbacks=callbacks)
+        model = nn.Sequential(nn.Linear(64, 128, rng=0), nn.ReLU(), nn.Linear(128, 128, rng=1),
+                              nn.ReLU(), nn.Linear(128, 10, rng=2))
+        trainer = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), rng=0,
+                          verbose=0, callbacks=callbacks)
         start = time.perf_counter()
         trainer.fit(X, y, epochs=3, batch_size=32)
         return time.perf_counter() - start
@@ -134,7 +139,8 @@ def test_monitor_overhead_at_the_default_rate():
     plain = min(run([]) for _ in range(2))
     watched = run([monitor])
     fraction = monitor.seconds / watched
-    print(f"\nmonitor overhead at every={monitor.every}: own time {100 * fraction:.1f}% of training; "
+    print(f"\nmonitor overhead at every={monitor.every}: "
+          f"own time {100 * fraction:.1f}% of training; "
           f"wall clock {plain:.3f} s without, {watched:.3f} s with")
     assert 0 < monitor.seconds < watched
 
@@ -266,7 +272,9 @@ def test_a_subclass_of_relu_is_monitored_exactly_like_relu():
                     math.isnan(getattr(la, field)) and math.isnan(getattr(lb, field))), field
         assert [p.is_weight for p in a.params] == [p.is_weight for p in b.params]
     assert sub.first_record.layers[1].dead >= 10 / 32
-    assert [(t.out_var, t.grad_var) for t in plain.theory] == [(t.out_var, t.grad_var) for t in sub.theory]
+    assert [(t.out_var, t.grad_var) for t in plain.theory] == [
+        (t.out_var, t.grad_var) for t in sub.theory
+    ]
     assert math.isfinite(sub.theory[-1].out_var)
     assert np.array_equal(plain.samples["init"]["1 ReLU"], sub.samples["init"]["1 LeakyGate"])
     assert [(w.kind, w.layer) for w in sub.warnings] == [
@@ -309,8 +317,8 @@ class SoftClip(nn.Module):
 
 def test_a_custom_activation_is_monitored_for_what_it_answers():
     rng = np.random.default_rng(0)
-    model = nn.Sequential(nn.Linear(20, 32, rng=rng), Swish(), nn.Linear(32, 32, rng=rng), SoftClip(),
-                          nn.Linear(32, 4, rng=rng))
+    model = nn.Sequential(nn.Linear(20, 32, rng=rng), Swish(), nn.Linear(32, 32, rng=rng),
+                          SoftClip(), nn.Linear(32, 4, rng=rng))
     monitor = Monitor(every=4, warn=False)
     fit(model, [monitor], epochs=1)
     rec = monitor.first_record

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from gradcheck import numerical_gradient
 
+from gradcheck import numerical_gradient
 from trainlab.nn import Module
 
 

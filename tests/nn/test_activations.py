@@ -276,7 +276,8 @@ def test_derivatives_match_the_closed_forms(rng):
     np.testing.assert_array_equal(nn.ReLU().derivative(z), (z > 0).astype(float))
     np.testing.assert_array_equal(nn.LeakyReLU(0.2).derivative(z), np.where(z > 0, 1.0, 0.2))
     np.testing.assert_allclose(nn.SELU().derivative(z),
-                               SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(z)), rtol=1e-15)
+                               SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(z)),
+                               rtol=1e-15)
     np.testing.assert_array_equal(nn.Identity().derivative(z), np.ones_like(z))
     assert not hasattr(nn.Softmax(), "derivative")  # not elementwise: no φ′(z)
 

@@ -56,12 +56,14 @@ def test_a_forward_anomaly_names_the_first_layer_that_produced_it():
 def test_the_layer_position_at_the_top_and_the_data_note():
     net = model()
     net[3].bias.data[0] = np.nan
-    with tl.detect_anomaly(), pytest.raises(tl.NonFiniteError, match=r"layer 3 \(Linear\) of Sequential"):
+    with tl.detect_anomaly(), pytest.raises(
+            tl.NonFiniteError, match=r"layer 3 \(Linear\) of Sequential"):
         net(X)
     x = X.copy()
     x[0, 0] = np.nan
     with tl.detect_anomaly(), pytest.raises(
-            tl.NonFiniteError, match=r"layer 0 \(Linear\) of Sequential .* the data, was not finite"):
+            tl.NonFiniteError,
+            match=r"layer 0 \(Linear\) of Sequential .* the data, was not finite"):
         model()(x)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from backends import backend_fixture, make, needs_numba  # noqa: F401  (the fixture)
 
+from backends import backend_fixture, make, needs_numba  # noqa: F401  (the fixture)
 from trainlab import nn, optim
 from trainlab.backend import NumbaBackend, NumpyBackend, loops
 from trainlab.backend.compiled import named_scalars
@@ -113,9 +113,13 @@ def test_batchnorm_kernels_are_bit_identical(backend, shape, dtype, affine):
 
     dy = activations(shape, dtype, seed=7)
     inv_std = inv_std.reshape(-1)
-    dx_ref, dgamma_ref, dbeta_ref = batchnorm_backward(dy, x_hat_ref, inv_std_ref.reshape(-1), gamma)
+    dx_ref, dgamma_ref, dbeta_ref = batchnorm_backward(
+        dy, x_hat_ref, inv_std_ref.reshape(-1), gamma
+    )
     fast = backend.batchnorm_backward(dy, x_hat, inv_std, gamma)
-    dx, dgamma, dbeta = fast if runs(backend, fast) else batchnorm_backward(dy, x_hat, inv_std, gamma)
+    dx, dgamma, dbeta = (
+        fast if runs(backend, fast) else batchnorm_backward(dy, x_hat, inv_std, gamma)
+    )
     same_bits(dbeta, dbeta_ref)
     same_bits(dgamma, dgamma_ref)
     same_bits(dx, dx_ref)
@@ -217,7 +221,7 @@ def test_training_is_bit_identical_on_every_backend(backend, dtype):
     result = train(backend, dtype)
     reference = train(NumpyBackend(), dtype)
     assert len(result) == len(reference)
-    for a, b in zip(result, reference):
+    for a, b in zip(result, reference, strict=False):
         same_bits(np.asarray(a), np.asarray(b))
 
 

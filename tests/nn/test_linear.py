@@ -236,7 +236,9 @@ def test_same_seed_same_weights():
     np.testing.assert_array_equal(a.bias.data, b.bias.data)
     assert not np.array_equal(a.weight.data, c.weight.data)
     g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
-    np.testing.assert_array_equal(Linear(6, 5, rng=g1).weight.data, Linear(6, 5, rng=g2).weight.data)
+    np.testing.assert_array_equal(
+        Linear(6, 5, rng=g1).weight.data, Linear(6, 5, rng=g2).weight.data
+    )
     # float32 and float64 layers from one seed hold the same weights to rounding
     w64 = Linear(6, 5, rng=11, dtype=np.float64).weight.data
     np.testing.assert_allclose(a.weight.data, w64, rtol=1e-7)

@@ -1,4 +1,5 @@
-"""MSELoss, BCEWithLogitsLoss, CrossEntropyLoss: values and gradients against torch and central differences."""
+"""MSELoss, BCEWithLogitsLoss, CrossEntropyLoss: values and gradients against torch and
+central differences."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
-from gradcheck import numerical_gradient
 
+from gradcheck import numerical_gradient
 from trainlab import nn
 
 RTOL = 1e-7
@@ -52,7 +53,9 @@ def test_bce_numerical_gradient(rng):
 
 
 def test_cross_entropy_numerical_gradient(rng):
-    check_numerical(nn.CrossEntropyLoss(), rng.normal(0, 2, size=(5, 4)), rng.integers(0, 4, size=5))
+    check_numerical(
+        nn.CrossEntropyLoss(), rng.normal(0, 2, size=(5, 4)), rng.integers(0, 4, size=5)
+    )
 
 
 # -- the PyTorch oracle --------------------------------------------------------------------------
@@ -118,8 +121,9 @@ def test_extreme_logits_match_torch_without_warnings(torch):
         ce_value, ce_grad = ce(logits, labels), ce.backward()
     for value, grad in ((bce_value, bce_grad), (ce_value, ce_grad)):
         assert np.isfinite(value) and np.isfinite(grad).all()
-    close(bce_value, torch_value_and_grad(torch, F.binary_cross_entropy_with_logits, z, torch.tensor(t))[0])
-    close(bce_grad, torch_value_and_grad(torch, F.binary_cross_entropy_with_logits, z, torch.tensor(t))[1])
+    bce = F.binary_cross_entropy_with_logits
+    close(bce_value, torch_value_and_grad(torch, bce, z, torch.tensor(t))[0])
+    close(bce_grad, torch_value_and_grad(torch, bce, z, torch.tensor(t))[1])
     close(bce_value, (2000 + np.log(2)) / 5)
     ref_value, ref_grad = torch_value_and_grad(torch, F.cross_entropy, logits, torch.tensor(labels))
     close(ce_value, ref_value)
@@ -147,7 +151,12 @@ def test_losses_match_torch_in_float32(torch, rng):
             rng.normal(0, 3, size=16),
             rng.integers(0, 2, size=16).astype(np.float64),
         ),
-        (nn.CrossEntropyLoss(), F.cross_entropy, rng.normal(size=(16, 4)), rng.integers(0, 4, size=16)),
+        (
+            nn.CrossEntropyLoss(),
+            F.cross_entropy,
+            rng.normal(size=(16, 4)),
+            rng.integers(0, 4, size=16),
+        ),
     ]
     for loss_fn, fn, pred, target in cases:
         pred = pred.astype(np.float32)
@@ -185,7 +194,9 @@ def test_failed_call_leaves_nothing_for_backward(rng):
 
 def test_mse_errors():
     mse = nn.MSELoss()
-    with pytest.raises(ValueError, match=r"MSELoss: expected target of shape \(4, 2\).*Received shape \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"MSELoss: expected target of shape \(4, 2\).*Received shape \(4,\)"
+    ):
         mse(np.zeros((4, 2)), np.zeros(4))
     with pytest.raises(ValueError, match="Received shape"):
         mse(np.zeros(4), np.zeros((4, 1)))  # would broadcast to (4, 4) in torch
@@ -203,9 +214,14 @@ def test_mse_errors():
 
 def test_bce_errors():
     bce = nn.BCEWithLogitsLoss()
-    with pytest.raises(ValueError, match=r"BCEWithLogitsLoss: expected logits of shape \(batch,\) or \(batch, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BCEWithLogitsLoss: expected logits of shape \(batch,\) or \(batch, 1\)",
+    ):
         bce(np.zeros((4, 2)), np.zeros(4))
-    with pytest.raises(ValueError, match=r"target of shape \(4,\) or \(4, 1\).*Received shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"target of shape \(4,\) or \(4, 1\).*Received shape \(3,\)"
+    ):
         bce(np.zeros(4), np.zeros(3))
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         bce(np.zeros(2), np.array([-1.0, 1.0]))

@@ -198,7 +198,8 @@ def test_zero_grad(rng):
     grads = [p.grad for p in model.parameters()]
     model.zero_grad()
     assert not any(p.grad.any() for p in model.parameters())
-    assert all(p.grad is g for p, g in zip(model.parameters(), grads))  # zeroed in place
+    # zeroed in place
+    assert all(p.grad is g for p, g in zip(model.parameters(), grads, strict=False))
 
 
 def test_astype_converts_parameters_gradients_buffers_and_dtype(rng):
@@ -311,7 +312,7 @@ def test_sequential_backward_without_input_grad_gives_the_same_parameter_gradien
     dx = a.backward(dy)
     assert dx.shape == x.shape
     assert b.backward(dy, input_grad=False) is None
-    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters(), strict=False):
         np.testing.assert_array_equal(p.grad, q.grad, err_msg=name)
     with pytest.raises(TypeError, match="input_grad"):
         b.backward(dy, input_grad="no")

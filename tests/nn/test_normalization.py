@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import numerical_gradient
 
+from gradcheck import numerical_gradient
 from trainlab import nn
 from trainlab.nn.normalization import (
     batchnorm_backward,
@@ -184,7 +184,7 @@ def test_batchnorm_gradients_accumulate(rng):
     layer.backward(dy1)
     layer(x2)
     layer.backward(dy2)
-    for p, g1, g2 in zip(layer.parameters(), *grads):
+    for p, g1, g2 in zip(layer.parameters(), *grads, strict=False):
         close(p.grad, g1 + g2)
 
 
@@ -211,7 +211,8 @@ def compare_step(torch, layer, ref, x, dy, rtol=RTOL, atol=ATOL):
     """One forward + backward through both; compare outputs, gradients and statistics."""
     layer.zero_grad()
     ref.zero_grad()
-    xt = torch.tensor(x, dtype=torch.float64 if x.dtype == np.float64 else torch.float32, requires_grad=True)
+    dtype = torch.float64 if x.dtype == np.float64 else torch.float32
+    xt = torch.tensor(x, dtype=dtype, requires_grad=True)
     yt = ref(xt)
     yt.backward(torch.from_numpy(dy))
     y = layer(x)
@@ -238,7 +239,10 @@ CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
+@pytest.mark.parametrize(
+    "config", CONFIGS,
+    ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default",
+)
 def test_batchnorm_matches_torch_over_training_steps_then_eval(torch, rng, config):
     layer = nn.BatchNorm(4, dtype=np.float64, **config)
     randomize_affine(layer, rng)
@@ -270,12 +274,14 @@ def test_batchnorm_matches_torch_in_float32(torch, rng):
     ref = torch_batchnorm(torch, layer).float()
     for n in (16, 8):
         x = batch(rng, n=n, d=5, dtype=np.float32)
-        compare_step(torch, layer, ref, x, rng.normal(size=x.shape).astype(np.float32), rtol=2e-5, atol=2e-6)
+        compare_step(torch, layer, ref, x, rng.normal(size=x.shape).astype(np.float32),
+                     rtol=2e-5, atol=2e-6)
     assert layer.running_mean.dtype == np.float32
     layer.eval()
     ref.eval()
     x = batch(rng, n=4, d=5, dtype=np.float32)
-    compare_step(torch, layer, ref, x, rng.normal(size=x.shape).astype(np.float32), rtol=2e-5, atol=2e-6)
+    compare_step(torch, layer, ref, x, rng.normal(size=x.shape).astype(np.float32),
+                 rtol=2e-5, atol=2e-6)
 
 
 def test_batchnorm_cumulative_average_when_momentum_is_none(rng):
@@ -428,7 +434,7 @@ def test_layernorm_gradients_accumulate(rng):
     once = [p.grad.copy() for p in layer.parameters()]
     layer(x)
     layer.backward(dy)
-    for p, g in zip(layer.parameters(), once):
+    for p, g in zip(layer.parameters(), once, strict=False):
         close(p.grad, 2 * g)
 
 

@@ -32,7 +32,7 @@ class Problem:
     def grads(self, t: int, weights: list[np.ndarray]) -> list[np.ndarray]:
         return [
             a * (np.asarray(w, dtype=np.float64) - c) + n
-            for a, c, n, w in zip(self.curvature, self.centre, self.noise[t], weights)
+            for a, c, n, w in zip(self.curvature, self.centre, self.noise[t], weights, strict=False)
         ]
 
 
@@ -44,7 +44,7 @@ def run_ours(opt, params: list[Parameter], problem: Problem, start: int, stop: i
     """Steps ``start..stop-1`` of our optimizer; the weights after each step (copies)."""
     out = []
     for t in range(start, stop):
-        for p, g in zip(params, problem.grads(t, [p.data for p in params])):
+        for p, g in zip(params, problem.grads(t, [p.data for p in params]), strict=False):
             p.grad[...] = g
         opt.step()
         out.append([p.data.copy() for p in params])
@@ -58,7 +58,7 @@ def run_torch(torch, make_opt: Callable, problem: Problem, steps: int, dtype) ->
     out = []
     for t in range(steps):
         grads = problem.grads(t, [p.detach().numpy() for p in tensors])
-        for p, g in zip(tensors, grads):
+        for p, g in zip(tensors, grads, strict=False):
             p.grad = torch.tensor(g, dtype=tdtype)
         opt.step()
         out.append([p.detach().numpy().copy() for p in tensors])
@@ -84,8 +84,8 @@ def check_against_torch(torch, problem):
         params = make_params(problem, dtype)
         mine = run_ours(ours(params), params, problem, 0, STEPS)
         reference = run_torch(torch, theirs, problem, STEPS, dtype)
-        for t, (a, b) in enumerate(zip(mine, reference)):
-            for i, (x, y) in enumerate(zip(a, b)):
+        for t, (a, b) in enumerate(zip(mine, reference, strict=False)):
+            for i, (x, y) in enumerate(zip(a, b, strict=False)):
                 assert x.dtype == np.dtype(dtype)
                 np.testing.assert_allclose(
                     x, y, rtol=rtol, atol=atol, err_msg=f"step {t + 1}, parameter {i}"
@@ -118,8 +118,8 @@ def check_roundtrip(problem):
         second.load_state_dict(saved)
         assert second.step_count == 10
         rest = run_ours(second, resumed, problem, 10, 20)
-        for t, (a, b) in enumerate(zip(straight[10:], rest)):
-            for x, y in zip(a, b):
+        for t, (a, b) in enumerate(zip(straight[10:], rest, strict=False)):
+            for x, y in zip(a, b, strict=False):
                 np.testing.assert_array_equal(x, y, err_msg=f"step {t + 11}")
 
     return check

@@ -17,11 +17,11 @@ def _pair(torch, scale: float, dtype=np.float64):
     rng = np.random.default_rng(3)
     grads = [rng.normal(scale=scale, size=s).astype(dtype) for s in SHAPES]
     params = [Parameter(np.zeros(s, dtype=dtype)) for s in SHAPES]
-    for p, g in zip(params, grads):
+    for p, g in zip(params, grads, strict=False):
         p.grad[...] = g
     tensors = [torch.zeros(s, dtype=torch.from_numpy(g).dtype, requires_grad=True)
-               for s, g in zip(SHAPES, grads)]
-    for t, g in zip(tensors, grads):
+               for s, g in zip(SHAPES, grads, strict=False)]
+    for t, g in zip(tensors, grads, strict=False):
         t.grad = torch.tensor(g)
     return params, tensors
 
@@ -36,7 +36,7 @@ def test_norm_matches_torch(torch, norm_type, scale):
                                              foreach=False)
     assert isinstance(total, float)
     assert total == pytest.approx(float(t_total), rel=1e-13)
-    for p, t in zip(params, tensors):
+    for p, t in zip(params, tensors, strict=False):
         np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-13, atol=1e-300)
     new_total = clip_grad_norm(params, 1e9, norm_type=norm_type)
     if total > max_norm:
@@ -50,7 +50,7 @@ def test_norm_float32(torch):
     total = clip_grad_norm(params, 0.5)
     t_total = torch.nn.utils.clip_grad_norm_(tensors, 0.5, foreach=False)
     assert total == pytest.approx(float(t_total), rel=1e-6)
-    for p, t in zip(params, tensors):
+    for p, t in zip(params, tensors, strict=False):
         assert p.grad.dtype == np.float32
         np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-6)
 
@@ -76,7 +76,7 @@ def test_nonfinite_norm(torch):
     total = clip_grad_norm(params, 1.0)
     torch.nn.utils.clip_grad_norm_(tensors, 1.0, foreach=False)
     assert total == math.inf
-    for p, t in zip(params, tensors):
+    for p, t in zip(params, tensors, strict=False):
         np.testing.assert_array_equal(p.grad, t.grad.numpy())  # NaN where inf·0, else 0
 
 
@@ -90,7 +90,7 @@ def test_value_matches_torch(torch, clip_value):
     params, tensors = _pair(torch, 1.0)
     assert clip_grad_value(params, clip_value) is None
     torch.nn.utils.clip_grad_value_(tensors, clip_value, foreach=False)
-    for p, t in zip(params, tensors):
+    for p, t in zip(params, tensors, strict=False):
         np.testing.assert_array_equal(p.grad, t.grad.numpy())
         assert np.abs(p.grad).max() <= clip_value
 
