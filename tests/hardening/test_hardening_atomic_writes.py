@@ -40,7 +40,7 @@ def assert_intact(path: Path, raw: bytes) -> None:
     load_model(path)
 
 
-@pytest.mark.parametrize("where", ["write", "fsync", "chmod", "replace"])
+@pytest.mark.parametrize("where", ["write", "fsync", "fchmod", "replace"])
 def test_crash_during_a_checkpoint_write_keeps_the_previous_one(monkeypatch, first, where):
     path, raw, trainer = first
 

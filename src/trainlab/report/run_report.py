@@ -27,6 +27,7 @@ import numpy as np
 
 from trainlab import runs
 from trainlab.report.html import Section, escape, render_page, table_html
+from trainlab.runs.directory import make_figures_dir
 from trainlab.train import load_model
 
 
@@ -288,8 +289,7 @@ def write_run_report(run_dir: str | Path, monitor: Any = None, model: Any = None
     """Write ``report.html`` (or ``output``) and ``figures/*.png``; return the page's path."""
     ctx = load_context(run_dir, monitor=monitor, model=model)
     page = build_run_report(ctx)
-    figures = ctx.path / runs.FIGURES
-    figures.mkdir(exist_ok=True)
+    figures = make_figures_dir(ctx.path)  # a link there is refused, never followed
     for name, png in ctx.figures:
         runs.atomic_write_bytes(figures / name, png)
     path = Path(output) if output is not None else ctx.path / runs.REPORT

@@ -20,9 +20,11 @@ Every file is written atomically (a temporary file, then ``os.replace``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +54,27 @@ LOCK = ".lock"
 def lock_run(run: Path) -> Any:
     """Hold an exclusive lock on ``run`` while this process trains it; returns the open lock
     file (the lock goes with the process, even when it is killed). Raises BlockingIOError
-    when another process holds it. Where ``fcntl`` does not exist (Windows) it does nothing."""
+    when another process holds it, and :class:`UnsafeRunFileError` when ``.lock`` is a
+    symbolic link or not a regular file (it is opened with ``O_NOFOLLOW``: a link is never
+    followed, so nothing outside the run is created or changed). Where ``fcntl`` does not
+    exist (Windows) it does nothing."""
     try:  # (imported here: fcntl exists only on POSIX)
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         return None
-    handle = open(Path(run) / LOCK, "a+b")  # noqa: SIM115 - kept open for the lock's lifetime
+    path = Path(run) / LOCK
+    flags = (os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+             | getattr(os, "O_NONBLOCK", 0))
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise _unsafe(path, "a symbolic link") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _unsafe(path, "not a regular file")
+    handle = os.fdopen(fd, "r+b")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -66,6 +83,40 @@ def lock_run(run: Path) -> Any:
             f"run directory {str(run)!r} is being trained by another process"
         ) from None
     return handle
+
+
+class UnsafeRunFileError(SettingError):
+    """A file a run writes is a symbolic link (or not a regular file): trainlab refuses to
+    write through it."""
+
+
+WRITTEN = (CONFIG, RUN_INFO, METRICS, CHECKPOINT, MODEL, MONITOR, FIGURES, REPORT, LOCK)
+"""The names a run writes in its directory."""
+
+
+def _unsafe(path: Path, what: str) -> UnsafeRunFileError:
+    return UnsafeRunFileError(f"{str(path)!r} is {what}; trainlab never writes through links "
+                              "in a run directory. Remove it (or replace it with the real "
+                              "file) and try again.")
+
+
+def check_no_links(run: Path) -> None:
+    """Raise :class:`UnsafeRunFileError` when a file the run writes (``WRITTEN``) is a
+    symbolic link."""
+    for name in WRITTEN:
+        if os.path.islink(Path(run) / name):
+            raise _unsafe(Path(run) / name, "a symbolic link")
+
+
+def make_figures_dir(run: Path) -> Path:
+    """``run/figures``, created when missing; a link or a file there is refused."""
+    path = Path(run) / FIGURES
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path)  # never follows a link: an existing link is FileExistsError
+    mode = os.lstat(path).st_mode
+    if not stat.S_ISDIR(mode):
+        raise _unsafe(path, "a symbolic link" if stat.S_ISLNK(mode) else "not a directory")
+    return path
 
 
 def remove_stale_temporaries(run: Path) -> list[Path]:

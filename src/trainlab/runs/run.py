@@ -228,6 +228,7 @@ class Run:
         """Continue the run in ``path`` from its last complete checkpoint, up to ``epochs``
         in total (default: the run's own total)."""
         run_dir = Path(path)
+        directory.check_no_links(run_dir)  # nothing is read or written through a link
         info = _read_info(run_dir, "--resume")
         lock = _lock(run_dir)  # a run being trained by another process is named as such first
         recorded = info.get("settings")
