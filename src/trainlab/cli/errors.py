@@ -6,7 +6,7 @@ Exit statuses of every ``trainlab`` command:
     1    training failed (divergence, an error while training) or a claim of the lab failed
     2    bad usage: an unknown option or setting, a wrong type, a value out of range,
          a missing or unreadable file, a directory that is not a run
-    130  interrupted (Ctrl-C / SIGINT); the last complete checkpoint is kept
+    130  interrupted (Ctrl-C / SIGINT, or SIGTERM); the last complete checkpoint is kept
 """
 
 from __future__ import annotations

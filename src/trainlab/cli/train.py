@@ -12,12 +12,15 @@ The command parses and prints; building, training and resuming the run is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import math
 import os
 import signal
 import sys
 import threading
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from trainlab.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, one_line
@@ -55,6 +58,14 @@ def _progress(quiet: bool) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """``trainlab train``. SIGTERM stops it as Ctrl-C does; when stdout is closed early
+    (``trainlab train | head -1``) the run goes on and its output is dropped; a warning
+    is one line on stderr."""
+    with _sigterm_as_interrupt(), _stdout_may_close(), _warnings_on_one_line():
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     command = ["trainlab", *getattr(args, "argv", [])]
     if args.resume is not None:
         given = [s for s in SETTINGS if hasattr(args, s.name) and s.name not in RESUME_FLAGS]
@@ -78,8 +89,7 @@ def run(args: argparse.Namespace) -> int:
         config, output = resolve(args.config, flag_values(args))
         session = Run.create(config, out=output["out"], name=output["name"],
                              callbacks=_progress(args.quiet), command=command)
-    with _sigterm_as_interrupt():
-        outcome = session.train()
+    outcome = session.train()
     return report(session, outcome)
 
 
@@ -145,6 +155,69 @@ class _sigterm_as_interrupt:
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+class _DroppingStream:
+    """A text stream that passes everything to ``stream`` until it cannot take more (EPIPE:
+    the reader of ``| head`` exited; a closed or full output); from then on output is
+    dropped, and the file descriptor is pointed at /dev/null so that the interpreter's
+    last flush does not fail either. The run's own files are what matters."""
+
+    LOST = (OSError, ValueError, AttributeError)  # ValueError: closed; AttributeError: None
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.gone = stream is None  # stdout was closed before Python started
+
+    def _lost(self) -> None:
+        self.gone = True
+        with contextlib.suppress(Exception):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self.stream.write(text)
+            except self.LOST:
+                self._lost()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except self.LOST:
+                self._lost()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ...
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def _stdout_may_close() -> Iterator[None]:
+    previous = sys.stdout
+    sys.stdout = _DroppingStream(previous)
+    try:
+        yield
+    finally:
+        sys.stdout = previous
+
+
+@contextlib.contextmanager
+def _warnings_on_one_line() -> Iterator[None]:
+    """Warnings shown while the command runs are one line: 'trainlab: warning: ...'."""
+    def one_line_warning(message: Any, category: Any, filename: str, lineno: int,
+                         line: str | None = None) -> str:
+        return f"trainlab: warning: {one_line(message)}\n"
+
+    previous = warnings.formatwarning
+    warnings.formatwarning = one_line_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
 
 
 def _terminal_width() -> int:
