@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.diagnostics.health import HealthWarning, Thresholds
+from trainlab.diagnostics.health import REMEDIES, HealthWarning, Thresholds
 from trainlab.diagnostics.monitor import Monitor
 from trainlab.diagnostics.records import BatchNormStats, LayerStats, ParamStats, StepRecord
 from trainlab.diagnostics.theory import LayerSignal
@@ -31,7 +31,16 @@ def _num(value: float) -> float | str:
 
 
 def _from_num(value: Any) -> float:
-    return float(value)  # float("nan"), float("inf"), float("-inf") and numbers alike
+    """A stored number: a JSON number, or one of the strings "nan", "inf", "-inf"."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError(f"expected a number, received {type(value).__name__}")
+    if isinstance(value, str) and value not in ("nan", "inf", "-inf"):
+        raise ValueError(f"expected a number or 'nan', 'inf', '-inf', received {value!r:.40}")
+    return float(value)
+
+
+_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,),
+                                       "bool | None": (bool, type(None))}
 
 
 def _plain(obj: Any) -> Any:
@@ -48,15 +57,36 @@ def _plain(obj: Any) -> Any:
 
 
 def _restore(cls: type, data: dict[str, Any]) -> Any:
+    """``cls`` from stored fields, each checked against the field's declared type."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__}: expected an object, received {type(data).__name__}")
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:
             continue
         value = data[f.name]
-        if f.type in ("float", float):
+        declared = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        if declared == "float":
             value = _from_num(value)
+        elif declared in _TYPES:
+            kinds = _TYPES[declared]
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise TypeError(f"{cls.__name__}.{f.name}: expected {declared}, received "
+                                f"{type(value).__name__}")
         kwargs[f.name] = value
     return cls(**kwargs)
+
+
+def _items(value: Any, what: str) -> Any:
+    if not isinstance(value, dict):
+        raise TypeError(f"{what}: expected an object, received {type(value).__name__}")
+    return value.items()
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"{what}: expected a list, received {type(value).__name__}")
+    return value
 
 
 def monitor_to_dict(monitor: Monitor) -> dict[str, Any]:
@@ -80,11 +110,12 @@ def monitor_to_dict(monitor: Monitor) -> dict[str, Any]:
 
 
 def _record(data: dict[str, Any]) -> StepRecord:
-    record = _restore(StepRecord, {k: v for k, v in data.items()
+    record = _restore(StepRecord, {k: v for k, v in _items(data, "records[]")
                                    if k not in ("layers", "params", "batchnorm")})
-    record.layers = [_restore(LayerStats, d) for d in data.get("layers", [])]
-    record.params = [_restore(ParamStats, d) for d in data.get("params", [])]
-    record.batchnorm = [_restore(BatchNormStats, d) for d in data.get("batchnorm", [])]
+    record.layers = [_restore(LayerStats, d) for d in _list(data.get("layers", []), "layers")]
+    record.params = [_restore(ParamStats, d) for d in _list(data.get("params", []), "params")]
+    record.batchnorm = [_restore(BatchNormStats, d)
+                        for d in _list(data.get("batchnorm", []), "batchnorm")]
     return record
 
 
@@ -101,29 +132,38 @@ def monitor_from_dict(
         raise ValueError(f"monitor_from_dict: expected data of format {FORMAT!r}. "
                          f"Received: {type(data).__name__}.")
     try:
-        monitor = Monitor(every=int(data["every"]), histogram_values=int(data["histogram_values"]),
-                          warn=False, thresholds=Thresholds(**data.get("thresholds", {})))
-        records = [_record(r) for r in data["records"]]
+        every, values = data["every"], data["histogram_values"]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (every, values)):
+            raise TypeError("'every' and 'histogram_values' must be integers")
+        monitor = Monitor(every=every, histogram_values=values, warn=False,
+                          thresholds=_restore(Thresholds, data.get("thresholds", {})))
+        records = [_record(r) for r in _list(data["records"], "records")]
         if max_epoch is not None:
             records = [r for r in records if r.epoch <= max_epoch]
         monitor.records = records
-        norms = [_from_num(v) for v in data["global_norms"]]
-        clipped = [_from_num(v) for v in data["clipped_norms"]]
+        norms = [_from_num(v) for v in _list(data["global_norms"], "global_norms")]
+        clipped = [_from_num(v) for v in _list(data["clipped_norms"], "clipped_norms")]
         if max_step is not None:
             norms, clipped = norms[:max_step], clipped[:max_step]
         monitor.global_norms, monitor.clipped_norms = norms, clipped
         theory = data.get("theory")
-        monitor.theory = None if theory is None else [_restore(LayerSignal, t) for t in theory]
+        monitor.theory = (None if theory is None else
+                          [_restore(LayerSignal, t) for t in _list(theory, "theory")])
         monitor.samples = {
-            when: {label: np.array([_from_num(v) for v in values], dtype=np.float32)
-                   for label, values in layers.items()}
-            for when, layers in data.get("samples", {}).items()
+            when: {label: np.array([_from_num(v) for v in _list(values, "samples")],
+                                   dtype=np.float32)
+                   for label, values in _items(layers, "samples")}
+            for when, layers in _items(data.get("samples", {}), "samples")
         }
         monitor.samples.setdefault("init", {})
         monitor.samples.setdefault("end", {})
-        monitor.warnings = [HealthWarning(**w) for w in data.get("warnings", [])]
-        monitor.seconds = float(data.get("seconds", 0.0))
-    except (KeyError, TypeError, ValueError) as exc:
+        monitor.warnings = [_restore(HealthWarning, w)
+                            for w in _list(data.get("warnings", []), "warnings")]
+        unknown = [w.kind for w in monitor.warnings if w.kind not in REMEDIES]
+        if unknown:
+            raise ValueError(f"unknown warning kind {unknown[0]!r:.40}")
+        monitor.seconds = _from_num(data.get("seconds", 0.0))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"monitor_from_dict: the stored monitor is incomplete ({exc!r}).") from exc
     monitor._seen = {(w.kind, w.layer) for w in monitor.warnings}
     finite = [v for v in monitor.global_norms if math.isfinite(v)]

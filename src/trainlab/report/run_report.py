@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import json
 import math
 import re
 import tomllib
@@ -27,7 +26,7 @@ import numpy as np
 
 from trainlab import runs
 from trainlab.report.html import Section, escape, render_page, table_html
-from trainlab.runs.directory import make_figures_dir
+from trainlab.runs.directory import make_figures_dir, read_json
 from trainlab.train import load_model
 
 
@@ -96,7 +95,7 @@ def load_context(run_dir: str | Path, monitor: Any = None, model: Any = None) ->
         # imported here: trainlab.diagnostics imports matplotlib
         from trainlab.diagnostics.serialize import monitor_from_dict
 
-        monitor = monitor_from_dict(json.loads((run_dir / runs.MONITOR).read_text("utf-8")))
+        monitor = monitor_from_dict(read_json(run_dir / runs.MONITOR))
     return RunContext(run_dir, config, info, read_metrics(run_dir / runs.METRICS), model, monitor)
 
 

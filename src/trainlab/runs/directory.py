@@ -193,13 +193,90 @@ def read_run_info(run: Path) -> dict[str, Any]:
             "pass a directory made by 'trainlab train', e.g. runs/digits)"
         )
     try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
+        info = read_json(info_path)
     except (OSError, ValueError) as exc:
         raise NotARunError(f"{str(info_path)!r} is unreadable or corrupted ({exc})") from None
     if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
         raise NotARunError(f"{str(info_path)!r} is not a trainlab run record "
                            f"(expected format {RUN_FORMAT!r})")
+    _check_fields(info, RUN_INFO_FIELDS, info_path, "")
+    _check_fields(info.get("dataset") or {}, DATASET_FIELDS, info_path, "dataset.")
     return info
+
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of lists and objects read from a run's JSON files (theirs is 4 at most)."""
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in ``path``; ValueError when it is not JSON or nests lists and objects
+    more than MAX_JSON_DEPTH deep (checked without recursion)."""
+    too_deep = ValueError(f"it nests lists and objects more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except RecursionError:
+        raise too_deep from None
+    level = [value] if isinstance(value, (list, dict)) else []
+    for _ in range(MAX_JSON_DEPTH):  # one level of containers at a time
+        level = [child for item in level
+                 for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, (list, dict))]
+    if level:
+        raise too_deep
+    return value
+
+
+_NUMBER = (int, float)
+_NONE = type(None)
+RUN_INFO_FIELDS: dict[str, tuple[type, ...]] = {
+    "status": (str,), "epochs_completed": (int,), "target_epochs": (int,),
+    "global_step": (int,), "dataset": (dict,), "model": (dict,), "settings": (dict,),
+    "derived": (list,), "fingerprints": (dict,), "stop_reason": (str, _NONE),
+    "best_epoch": (int, _NONE), "restored_best": (bool,), "seconds": _NUMBER,
+    "command": (list,), "final": (dict, _NONE), "trainlab_version": (str,),
+}
+"""The type of each field of run.json that trainlab reads (a field may be missing)."""
+DATASET_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,), "task": (str,), "n_samples": (int,), "n_features": (int,),
+    "n_outputs": (int,), "class_names": (list, _NONE), "feature_names": (list, _NONE),
+    "image_shape": (list, _NONE), "split": (dict,),
+}
+
+
+def _check_fields(table: Any, fields: dict[str, tuple[type, ...]], path: Path,
+                  prefix: str) -> None:
+    """Each present field of ``table`` has its type (and the items of the few fields that
+    hold tables or lists have theirs); else NotARunError naming the file and the field."""
+    if not isinstance(table, dict):
+        raise NotARunError(f"{str(path)!r}: field {prefix.rstrip('.')!r} must be an object; "
+                           f"received {table!r:.60}")
+    for key, kinds in fields.items():
+        if key not in table:
+            continue
+        value = table[key]
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            expected = " or ".join(dict.fromkeys(_JSON_NAMES[k] for k in kinds))
+        elif key in _ITEMS and value is not None:
+            kind, expected = _ITEMS[key]
+            items: Any = value.values() if isinstance(value, dict) else value
+            if all(isinstance(v, kind) and not isinstance(v, bool) for v in items):
+                continue
+        else:
+            continue
+        raise NotARunError(f"{str(path)!r}: field '{prefix}{key}' must be {expected}; "
+                           f"received {value!r:.60}")
+
+
+_ITEMS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "derived": (str, "a list of strings"),
+    "fingerprints": (str, "an object of strings"),
+    "split": (int, "an object of numbers"),
+    "final": (dict, "an object of objects (the metrics of each split)"),
+}
+
+
+_JSON_NAMES = {dict: "an object", list: "a list", str: "a string", int: "a number",
+               float: "a number", bool: "true or false", _NONE: "null"}
 
 
 def write_run_info(run: Path, info: dict[str, Any]) -> None:

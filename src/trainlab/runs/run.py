@@ -19,7 +19,6 @@ when it would train nothing.
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import threading
 import time
@@ -526,14 +525,15 @@ def _read_config(run_dir: Path, setting: str) -> RunConfig:
 
 
 def _restore_monitor(run_dir: Path, fresh: Monitor, checkpoint: Checkpoint) -> Monitor:
-    """The monitor of an interrupted run, cut back to the checkpoint (or ``fresh``)."""
+    """The monitor of an interrupted run, cut back to the checkpoint; ``fresh`` (with a
+    warning) when monitor.json is unreadable, too deep or holds values of wrong types."""
     path = run_dir / directory.MONITOR
     if not path.is_file():
         return fresh
     try:
-        restored = monitor_from_dict(json.loads(path.read_text(encoding="utf-8")),
+        restored = monitor_from_dict(directory.read_json(path),
                                      max_epoch=checkpoint.epoch, max_step=checkpoint.global_step)
-    except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         warnings.warn(f"{path} is unreadable ({' '.join(str(exc).split())}); the diagnostics "
                       "restart from this epoch", RuntimeWarning, stacklevel=2)
         return fresh
