@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from trainlab import runs
-from trainlab.recipe import from_flat
+from trainlab.recipe import SettingError, from_flat
 from trainlab.runs.record import RunRecord
 from trainlab.runs.run import Run, RunError
 from trainlab.train import Callback
@@ -184,3 +184,40 @@ class _StopAfter(Callback):
     def on_epoch_end(self, trainer, epoch, logs):
         if epoch == self.epochs:
             raise KeyboardInterrupt
+
+
+
+def test_evaluation_in_target_units_is_the_hand_computation():
+    from trainlab import data
+    from trainlab.runs import build
+    from trainlab.runs.run import evaluate_in_units, predict_in_units
+    from trainlab.train.evaluation import forward_batches
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 3))
+    y = 40.0 + 7.0 * X[:, 0] + rng.normal(size=50)
+    model = build.build_model(from_flat({"hidden": [5], "dtype": "float64"}), 3, 1, 0)[1]
+    target = data.make_scaler("standard").fit(y[:, None])
+    mean, std = (float(np.asarray(target.state_dict()[k])[0]) for k in ("mean", "std"))
+    out = model.forward(X)[:, 0]
+    restored = out * std + mean
+    result = evaluate_in_units(model, "regression", X, y, target)
+    assert result["loss"] == pytest.approx(np.mean((out - (y - mean) / std) ** 2), rel=1e-12)
+    assert result["mse"] == pytest.approx(np.mean((restored - y) ** 2), rel=1e-12)
+    assert result["r2"] == pytest.approx(
+        1 - np.sum((restored - y) ** 2) / np.sum((y - y.mean()) ** 2), rel=1e-12)
+    identity = data.make_scaler("none").fit(X)
+    np.testing.assert_allclose(predict_in_units(model, identity, target, X)[:, 0], restored,
+                               rtol=1e-12)
+    # (BLAS may sum a product of 7 rows in another order than one of 50: round-off only)
+    np.testing.assert_allclose(forward_batches(model, X, batch_size=7)[:, 0], out, rtol=1e-12)
+
+
+def test_bad_arguments_of_a_run_name_what_was_expected(tmp_path):
+    with pytest.raises(TypeError, match="RunConfig.*Received: dict"):
+        Run.in_memory({"data": "iris"})
+    Run.create(from_flat({**SMALL, "schedule": "none", "epochs": 1}), out=tmp_path,
+               name="b").train()
+    for bad in ("5", 0, 2.5, True):
+        with pytest.raises(SettingError, match="'epochs'"):
+            Run.resume(tmp_path / "b", epochs=bad)

@@ -67,65 +67,55 @@ def schedule_class(config: RunConfig) -> type | None:
 def applies(config: RunConfig, name: str, task: str | None = None) -> bool:
     """Whether the setting ``name`` has an effect in ``config`` (``task``: the run's task
     when known; otherwise the task setting's)."""
+    return _applicability(config, name, task)[0]
+
+
+def _applicability(config: RunConfig, name: str, task: str | None = None) -> tuple[bool, str]:
+    """(whether ``name`` applies, what it would not apply to, for the message)."""
     if name in OPTIMIZER_SETTINGS:
         keywords = _signature_defaults(optimizer_class(config))
-        return "betas" in keywords if name in BETAS else SETTINGS[name].keyword in keywords
-    if name in SCHEDULE_SETTINGS:
-        cls = schedule_class(config)
-        return cls is not None and SETTINGS[name].keyword in _signature_defaults(cls)
-    if name == "schedule_options":
-        return schedule_class(config) is not None
-    training, data = config.training, config.data
-    is_file = data.data.partition(":")[0].lower() in ("csv", "npz") and ":" in data.data
-    rules = {
-        "noise_std": training.augment == "noise",
-        "max_shift": training.augment == "shift",
-        "max_degrees": training.augment == "shift",
-        "patience": training.early_stopping is not False,  # None: decided by the task
-        "monitor_every": config.monitor.monitor,
-        "target": data.data.lower().startswith("csv:"),
-        "task": is_file,
-        "target_scaler": (task or data.task) != "classification",
-    }
-    return rules.get(name, True)
-
-
-def _why_not(config: RunConfig, name: str) -> str:
-    if name in OPTIMIZER_SETTINGS:
-        cls = optimizer_class(config)
-        accepted = [k for k in _signature_defaults(cls) if k != "backend"]
-        return (f"optimizer {config.optimizer.optimizer!r} (it takes "
-                f"{', '.join(accepted)})")
+        takes = "betas" in keywords if name in BETAS else SETTINGS[name].keyword in keywords
+        accepted = ", ".join(k for k in keywords if k != "backend")
+        return takes, f"optimizer {config.optimizer.optimizer!r} (it takes {accepted})"
     if name in SCHEDULE_SETTINGS or name == "schedule_options":
-        schedule_cls = schedule_class(config)
-        if schedule_cls is None:
-            return "schedule 'none'"
-        return (f"schedule {config.schedule.schedule!r} (it takes "
-                f"{', '.join(_signature_defaults(schedule_cls))})")
-    reasons = {
-        "noise_std": f"augment {config.training.augment!r} (it needs --augment noise)",
-        "max_shift": f"augment {config.training.augment!r} (it needs --augment shift)",
-        "max_degrees": f"augment {config.training.augment!r} (it needs --augment shift)",
-        "patience": "a run without --early-stopping",
-        "monitor_every": "a run with --no-monitor",
-        "target": f"data {config.data.data!r} (only csv: files have columns to choose)",
-        "task": f"data {config.data.data!r} (a named dataset has its own task)",
-        "target_scaler": "a classification task",
+        cls = schedule_class(config)
+        if cls is None:
+            return False, "schedule 'none'"
+        keywords = _signature_defaults(cls)
+        takes = name == "schedule_options" or SETTINGS[name].keyword in keywords
+        return takes, f"schedule {config.schedule.schedule!r} (it takes {', '.join(keywords)})"
+    training, data = config.training, config.data
+    augment = f"augment {training.augment!r}"
+    is_file = data.data.partition(":")[0].lower() in ("csv", "npz") and ":" in data.data
+    rules: dict[str, tuple[bool, str]] = {
+        "noise_std": (training.augment == "noise", f"{augment} (it needs --augment noise)"),
+        "max_shift": (training.augment == "shift", f"{augment} (it needs --augment shift)"),
+        "max_degrees": (training.augment == "shift", f"{augment} (it needs --augment shift)"),
+        # None: decided by the task
+        "patience": (training.early_stopping is not False, "a run without --early-stopping"),
+        "monitor_every": (config.monitor.monitor, "a run with --no-monitor"),
+        "target": (data.data.lower().startswith("csv:"),
+                   f"data {data.data!r} (only csv: files have columns to choose)"),
+        "task": (is_file, f"data {data.data!r} (a named dataset has its own task)"),
+        "target_scaler": ((task or data.task) != "classification", "a classification task"),
     }
-    return reasons.get(name, "this run")
+    return rules.get(name, (True, "this run"))
 
 
 def check_applicable(config: RunConfig, where: str = "") -> None:
     """Refuse a setting that does not apply to the run, unless it is at its neutral value."""
     for name, value in config.to_flat().items():
-        if name == "seed" or applies(config, name):
+        if name == "seed":
+            continue
+        takes, component = _applicability(config, name)
+        if takes:
             continue
         neutral = NEUTRAL.get(name)
         if value is None or value == neutral or value == {}:
             continue
         setting = SETTINGS[name]
         raise SettingError(f"{where}setting '{name}' ({setting.flag}) does not apply to "
-                           f"{_why_not(config, name)}; received {value!r}. Remove it, or "
+                           f"{component}; received {value!r}. Remove it, or "
                            "choose a component that uses it.")
 
 

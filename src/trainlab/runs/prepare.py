@@ -100,11 +100,24 @@ class Prepared:
 
     def scaled_targets(self, y: np.ndarray) -> np.ndarray:
         """Targets in the model's units (standardised for regression)."""
-        if self.target_scaler is None:
-            return y
-        column = y.ndim == 1
-        out = self.target_scaler.transform(y[:, None] if column else y)
-        return out[:, 0] if column else out
+        return to_model_units(self.target_scaler, y)
+
+
+def to_model_units(target_scaler: Any, y: np.ndarray) -> np.ndarray:
+    """Targets y, (n,) or (n, k), in the model's units: ``target_scaler`` applied (None:
+    unchanged)."""
+    if target_scaler is None:
+        return y
+    out = target_scaler.transform(y[:, None] if y.ndim == 1 else y)
+    return out[:, 0] if y.ndim == 1 else out
+
+
+def to_target_units(target_scaler: Any, out: np.ndarray, ndim: int = 2) -> np.ndarray:
+    """Model outputs (n, k) in the targets' units: ``target_scaler`` inverted (None:
+    unchanged); (n,) when ``ndim`` is 1 and k is 1."""
+    if target_scaler is not None:
+        out = target_scaler.inverse_transform(out)
+    return out[:, 0] if ndim == 1 and out.ndim == 2 else out
 
 
 def split_data(config: DataConfig, dataset: data.Dataset, seed: int) -> tuple[np.ndarray, ...]:

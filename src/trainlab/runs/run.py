@@ -34,6 +34,7 @@ from trainlab import __version__
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
 from trainlab.diagnostics.serialize import monitor_from_dict
 from trainlab.recipe import (
+    SETTINGS,
     RunConfig,
     SettingError,
     absolute_paths,
@@ -60,7 +61,7 @@ from trainlab.train import (
     restore_checkpoint,
     save_checkpoint,
 )
-from trainlab.train.evaluation import evaluate_model
+from trainlab.train.evaluation import evaluate_model, forward_batches
 from trainlab.train.metrics import mse, r2
 from trainlab.train.protocols import Schedule
 
@@ -176,6 +177,9 @@ class Run:
     def prepare(cls, config: RunConfig) -> tuple[RunConfig, prepare.Prepared, tuple[str, ...]]:
         """Load and split the data; resolve the config for its task. Returns the resolved
         config, the data and the names of the settings that were derived (not given)."""
+        if not isinstance(config, RunConfig):
+            raise TypeError("Run: config must be a trainlab.recipe.RunConfig (e.g. "
+                            f"from_flat({{...}})). Received: {type(config).__name__}.")
         config = absolute_paths(config)
         dataset = prepare.load(config.data, config.model.dtype)
         full = resolved(config, task=dataset.task)
@@ -245,7 +249,7 @@ class Run:
                                    "continues a run with its own settings. Start a new run "
                                    f"with --config {run_dir / directory.CONFIG} instead.")
         old_total = config.training.epochs
-        total = old_total if epochs is None else epochs
+        total = old_total if epochs is None else SETTINGS["epochs"].check(epochs, "--resume: ")
         checkpoint_path = run_dir / directory.CHECKPOINT
         checkpoint = read_checkpoint(checkpoint_path) if checkpoint_path.is_file() else None
         done = 0 if checkpoint is None else checkpoint.epoch
@@ -436,40 +440,26 @@ class Run:
 
 def evaluate_in_units(model: Any, task: str, X: np.ndarray, y: np.ndarray,
                       target_scaler: Any) -> dict[str, float]:
-    """``evaluate_model`` on normalised inputs X and targets y in their own units: the loss
-    in the model's units, MSE and R² of the predictions mapped back to the targets'."""
+    """Loss and metrics on normalised inputs X and targets y in their own units: the loss in
+    the model's units; with a target scaler, MSE and R² of the predictions mapped back to the
+    targets' units (one forward pass either way)."""
     loss = build.build_loss(task)
-    scaled = y
-    if target_scaler is not None:
-        scaled = (target_scaler.transform(y[:, None])[:, 0] if y.ndim == 1
-                  else target_scaler.transform(y))
     with np.errstate(all="ignore"):
-        result = evaluate_model(model, loss, X, scaled, task=task)
-        if target_scaler is not None:
-            out = _inverse(target_scaler, _forward(model, X), y.ndim)
-            result["mse"], result["r2"] = mse(y, out), r2(y, out)
-    return result
-
-
-def _forward(model: Any, X: np.ndarray, step: int = 1024) -> np.ndarray:
-    model.eval()
-    return np.concatenate([model.forward(X[i:i + step]) for i in range(0, max(len(X), 1), step)])
-
-
-def _inverse(target_scaler: Any, out: np.ndarray, ndim: int) -> np.ndarray:
-    restored = target_scaler.inverse_transform(out)
-    return restored[:, 0] if ndim == 1 and restored.ndim == 2 else restored
+        if target_scaler is None:
+            return evaluate_model(model, loss, X, y, task=task)
+        out = forward_batches(model, X)
+        restored = prepare.to_target_units(target_scaler, out, y.ndim)
+        return {"loss": float(loss(out, prepare.to_model_units(target_scaler, y))),
+                "mse": mse(y, restored), "r2": r2(y, restored)}
 
 
 def predict_in_units(model: Any, scaler: Any, target_scaler: Any, X: np.ndarray) -> np.ndarray:
-    """The model's outputs for raw inputs X: the input scaler applied, the target scaler
-    inverted (regression)."""
+    """The model's outputs (n, outputs) for raw inputs X: the input scaler applied, the
+    target scaler inverted (regression)."""
     params = model.parameters()
     dtype = params[0].data.dtype if params else np.float32
-    out = _forward(model, scaler.transform(np.asarray(X).astype(dtype, copy=False)))
-    if target_scaler is not None:
-        out = target_scaler.inverse_transform(out)
-    return out
+    out = forward_batches(model, scaler.transform(np.asarray(X).astype(dtype, copy=False)))
+    return prepare.to_target_units(target_scaler, out)
 
 
 def read_checkpoint(path: Path) -> Checkpoint:

@@ -12,6 +12,14 @@ from trainlab.train.protocols import Loss
 from trainlab.train.targets import infer_task, prepare
 
 
+def forward_batches(model: Module, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The model's outputs for checked inputs X (n, features), in evaluation mode,
+    ``batch_size`` rows per forward pass: (n, outputs)."""
+    model.eval()
+    starts = range(0, max(X.shape[0], 1), batch_size)
+    return np.concatenate([model.forward(X[i : i + batch_size]) for i in starts])
+
+
 def evaluate_batches(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray,
                      labels: np.ndarray | None, task: str,
                      batch_size: int = 1024) -> dict[str, float]:

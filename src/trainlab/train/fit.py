@@ -35,7 +35,7 @@ from trainlab.train.callbacks import (
     overrides,
     weights_finite,
 )
-from trainlab.train.evaluation import evaluate_batches
+from trainlab.train.evaluation import evaluate_batches, forward_batches
 from trainlab.train.guard import (
     DivergenceWarning,
     divergence_message,
@@ -274,10 +274,7 @@ class Trainer:
         X = check_input(
             X, "Trainer.predict", features=self._in_features, dtype=self.dtype, name="X"
         )
-        self.model.eval()
-        step = self.eval_batch_size
-        starts = range(0, max(X.shape[0], 1), step)
-        return np.concatenate([self.model.forward(X[i : i + step]) for i in starts])
+        return forward_batches(self.model, X, self.eval_batch_size)
 
     # -- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
