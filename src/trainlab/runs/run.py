@@ -132,7 +132,8 @@ class Run:
         self.resume_note: str | None = None
         ds = prepared.dataset
         self.model_config, self.model = build.build_model(config, ds.n_features, ds.n_outputs,
-                                                          self.seeds.model)
+                                                          self.seeds.model,
+                                                          rows=len(prepared.X_train))
         self.optimizer = build.build_optimizer(config, self.model.parameters())
         self.schedule = build.build_schedule(config, self.optimizer)
         transform = build.build_transform(config, ds.image_shape, prepared.scaler)
@@ -207,7 +208,7 @@ class Run:
         directory.check_name(name)
         # What can still be refused is refused before the directory exists.
         ds = prepared.dataset
-        build.model_config(full, ds.n_features, ds.n_outputs)
+        build.model_config(full, ds.n_features, ds.n_outputs, rows=len(prepared.X_train))
         build.build_transform(full, ds.image_shape, prepared.scaler)
         try:
             run_dir = directory.create_run_dir(out, name)
