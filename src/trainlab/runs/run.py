@@ -506,14 +506,6 @@ def read_checkpoint(path: Path) -> Checkpoint:
                        f"{' '.join(str(exc).split())}") from None
 
 
-def checkpoint_epoch(path: Path) -> int | None:
-    """The epoch of the checkpoint at ``path``, or None when there is no usable one."""
-    try:
-        return load_checkpoint(path).epoch
-    except (OSError, CheckpointError, ValueError, KeyError):
-        return None
-
-
 def kept_checkpoint(path: Path) -> tuple[int, int] | None:
     """(epoch, global step) of the checkpoint at ``path``, or None when there is no usable
     one."""
