@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trainlab import lab
+from trainlab.cli import main
 from trainlab.lab import runner
 from trainlab.lab.experiment import Experiment
 
@@ -60,3 +61,11 @@ def test_result_without_claims_does_not_hold():
     result = lab.Result("x", "x", "x")
     assert not result.holds
     assert "A CLAIM DOES NOT HOLD" in lab.format_result(result)
+
+
+@pytest.mark.parametrize("seed", ["-1", "x", str(2**63)])
+def test_lab_seed_out_of_range_is_one_line(capsys, tmp_path, seed):
+    status = main(["lab", "run", "naive-init", "--quick", "--seed", seed, "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert status == 2, (out, err)
+    assert err.count("\n") == 1 and "--seed" in err and "Traceback" not in out + err

@@ -25,6 +25,7 @@ from trainlab.diagnostics.sections import text_table
 from trainlab.lab.experiment import Context, Result
 from trainlab.lab.registry import experiments, get_experiment, list_experiments, names
 from trainlab.report.html import Section, escape, render_page, table_html
+from trainlab.runs.directory import check_writable
 from trainlab.train import DivergenceWarning
 
 DEFAULT_OUT = Path("runs") / "lab"
@@ -178,10 +179,35 @@ def build_parser(prog: str = "trainlab lab") -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one experiment, or 'all'")
     run.add_argument("name", help=f"one of: {', '.join(names())}, or 'all'")
     run.add_argument("--quick", action="store_true", help="a reduced size (seconds, not minutes)")
-    run.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    run.add_argument("--seed", type=_seed, default=0,
+                     help="base seed, 0 to 2**63-1 (default 0)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT,
                      help=f"output folder (default {DEFAULT_OUT})")
     return parser
+
+
+def _seed(text: str) -> int:
+    """``--seed``: an integer from 0 to 2**63-1 (the range of ``trainlab train --seed``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**63-1; received "
+                                         f"{text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**63-1; received "
+                                         f"{value}")
+    return value
+
+
+def _writable_out(out: Path) -> bool:
+    """True when experiments can write under ``out``; else one line on stderr."""
+    try:
+        check_writable(out)
+    except OSError as exc:
+        print(f"trainlab lab run: error: argument --out: cannot write the experiments' "
+              f"figures under {str(out)!r} ({' '.join(str(exc).split())}).", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -196,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text_table(["experiment", "claim"], list_experiments(), width=110))
         return 0
     if args.name == "all":
+        if not _writable_out(args.out):
+            return 2
         results, report = run_all(args.out, args.quick, args.seed, verbose=True)
         print()
         print(summary_table(results))
@@ -205,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         get_experiment(args.name)
     except ValueError as exc:
         print(f"trainlab {exc}", file=sys.stderr)
+        return 2
+    if not _writable_out(args.out):
         return 2
     try:
         result = run_experiment(args.name, args.out, args.quick, args.seed)

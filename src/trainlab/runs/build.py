@@ -7,7 +7,9 @@ network and the same update rule wherever it is used.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import os
 from typing import Any
 
 import numpy as np
@@ -25,22 +27,79 @@ from trainlab.recipe import (
 from trainlab.train.protocols import Loss, Optimizer, Schedule
 
 
-def model_config(config: RunConfig, in_features: int, out_features: int) -> MLPConfig:
-    """The MLP's architecture for ``in_features`` inputs and ``out_features`` outputs."""
+def model_config(config: RunConfig, in_features: int, out_features: int,
+                 rows: int | None = None) -> MLPConfig:
+    """The MLP's architecture for ``in_features`` inputs and ``out_features`` outputs;
+    refused when it is too large to train (see :func:`check_size`; ``rows``: the training
+    examples, which bound the batch)."""
     m = config.model
     try:
-        return MLPConfig(in_features=in_features, hidden_sizes=tuple(m.hidden),
-                         out_features=out_features, activation=m.activation, init=m.init,
-                         norm=m.norm, dropout=m.dropout, dropconnect=m.dropconnect,
-                         dtype=m.dtype, output_init=m.output_init)
+        architecture = MLPConfig(in_features=in_features, hidden_sizes=tuple(m.hidden),
+                                 out_features=out_features, activation=m.activation,
+                                 init=m.init, norm=m.norm, dropout=m.dropout,
+                                 dropconnect=m.dropconnect, dtype=m.dtype,
+                                 output_init=m.output_init)
     except ValueError as exc:
         raise SettingError(f"model settings: {' '.join(str(exc).split())}") from None
+    check_size(architecture, config.training.batch_size if rows is None
+               else min(config.training.batch_size, max(int(rows), 1)))
+    return architecture
+
+
+MAX_PARAMETERS = 2**31
+"""The most parameters a run's model may have."""
+
+
+def parameter_count(architecture: MLPConfig) -> int:
+    """Weights and biases of the Linear layers, plus γ and β of the norm layers."""
+    widths = [architecture.in_features, *architecture.hidden_sizes, architecture.out_features]
+    count = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    if architecture.norm in ("batch", "layer"):
+        count += 2 * sum(architecture.hidden_sizes)
+    return count
+
+
+def machine_memory() -> int | None:
+    """Bytes of memory this process may use: the physical memory, or the container's limit
+    (cgroup) when that is lower; None where neither can be read."""
+    sizes = []
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        sizes.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        with contextlib.suppress(ValueError, OSError):
+            with open(path, encoding="ascii") as f:
+                sizes.append(int(f.read().strip()))  # "max" (no limit) is a ValueError
+    sizes = [size for size in sizes if size > 0]
+    return min(sizes) if sizes else None
+
+
+def check_size(architecture: MLPConfig, batch: int) -> None:
+    """Refuse, before anything is allocated, a model of more than MAX_PARAMETERS
+    parameters, or one whose training needs more memory than the machine has: at least
+    its weights and their gradients, and two arrays per hidden unit for each example of
+    a batch (a lower bound: optimizer state and buffers come on top)."""
+    count = parameter_count(architecture)
+    shown = f"setting 'hidden' (--hidden) = {list(architecture.hidden_sizes)!r:.80}"
+    if count > MAX_PARAMETERS:
+        raise SettingError(f"{shown} gives a model of {count:,} parameters "
+                           f"({architecture.in_features} inputs, {architecture.out_features} "
+                           f"outputs); at most {MAX_PARAMETERS:,} (2**31) are allowed.")
+    itemsize = np.dtype(architecture.dtype).itemsize
+    need = itemsize * (2 * count + 2 * batch * sum(architecture.hidden_sizes))
+    have = machine_memory()
+    if have is not None and need > have:
+        raise SettingError(f"{shown}: training this model needs at least {need / 2**30:.1f} "
+                           f"GiB ({count:,} {architecture.dtype} parameters with their "
+                           f"gradients, and batches of {batch}); this machine has "
+                           f"{have / 2**30:.1f} GiB. Use narrower layers or a smaller "
+                           "--batch-size.")
 
 
 def build_model(config: RunConfig, in_features: int, out_features: int,
-                seed: int | np.random.Generator) -> tuple[MLPConfig, nn.Sequential]:
+                seed: int | np.random.Generator,
+                rows: int | None = None) -> tuple[MLPConfig, nn.Sequential]:
     """The architecture and the model, every random layer seeded from ``seed``."""
-    architecture = model_config(config, in_features, out_features)
+    architecture = model_config(config, in_features, out_features, rows)
     model = build_mlp(architecture, rng=seed).use_backend(config.training.backend)
     return architecture, model
 

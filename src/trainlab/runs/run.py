@@ -133,7 +133,8 @@ class Run:
         self.resume_note: str | None = None
         ds = prepared.dataset
         self.model_config, self.model = build.build_model(config, ds.n_features, ds.n_outputs,
-                                                          self.seeds.model)
+                                                          self.seeds.model,
+                                                          rows=len(prepared.X_train))
         self.optimizer = build.build_optimizer(config, self.model.parameters())
         self.schedule = build.build_schedule(config, self.optimizer)
         transform = build.build_transform(config, ds.image_shape, prepared.scaler)
@@ -211,7 +212,7 @@ class Run:
         directory.check_name(name)
         # What can still be refused is refused before the directory exists.
         ds = prepared.dataset
-        build.model_config(full, ds.n_features, ds.n_outputs)
+        build.model_config(full, ds.n_features, ds.n_outputs, rows=len(prepared.X_train))
         build.build_transform(full, ds.image_shape, prepared.scaler)
         try:
             run_dir = directory.create_run_dir(out, name)
@@ -257,7 +258,10 @@ class Run:
             raise RunError(f"--resume: {run_dir} is complete but its checkpoint "
                            f"{directory.CHECKPOINT} is missing; retraining would overwrite its "
                            "record. Start a new run instead.")
-        if total <= done:
+        # A run stopped while writing its final files (a full disk, Ctrl-C) has trained
+        # every epoch but is not complete: its resume writes them and trains nothing.
+        unfinished = total == done and info.get("status") != "completed"
+        if total <= done and not unfinished:
             raise RunError(f"--resume: the run has completed {done} epochs, so --epochs {total} "
                            f"would train nothing; give a total above {done}.")
         dataset = prepare.load(config.data, config.model.dtype)
@@ -349,14 +353,16 @@ class Run:
             return self._interrupted()
         except BaseException:
             self.seconds = time.perf_counter() - started
-            if run_dir is not None:
-                if self.monitor is not None:
-                    with contextlib.suppress(Exception):  # best effort: the error matters more
-                        write_monitor(run_dir / directory.MONITOR, self.monitor)
-                directory.write_run_info(run_dir, self.info("failed"))
+            self._failed()
             raise
         self.seconds = time.perf_counter() - started
-        return self._finish()
+        try:
+            return self._finish()
+        except KeyboardInterrupt:
+            return self._interrupted()
+        except BaseException:  # e.g. the disk filled up while the final files were written
+            self._failed()
+            raise
 
     def _finish(self) -> RunOutcome:
         trainer, run_dir = self.trainer, self.run_dir
@@ -384,26 +390,46 @@ class Run:
 
     def _interrupted(self) -> RunOutcome:
         """Make metrics.csv match the last complete checkpoint and record the state; a
-        second Ctrl-C during these few writes is ignored."""
-        run_dir = self.run_dir
-        if run_dir is None:
+        second Ctrl-C (or SIGTERM) during these few writes is ignored."""
+        if self.run_dir is None:
             return RunOutcome("interrupted", self.trainer.epoch)
+        return RunOutcome("interrupted", self._record_stop("interrupted"))
+
+    def _failed(self) -> None:
+        """After an error while training or writing (a full disk, a bug): record the run as
+        failed at the last complete checkpoint, as far as the disk allows; the error
+        itself is raised again by the caller."""
+        if self.run_dir is not None:
+            with contextlib.suppress(Exception):  # best effort: the error matters more
+                self._record_stop("failed", best_effort=True)
+
+    def _record_stop(self, status: str, best_effort: bool = False) -> int:
+        """Make metrics.csv, monitor.json and run.json agree with the last complete
+        checkpoint (its epoch and step); return that epoch. With ``best_effort`` a file
+        that cannot be written does not stop the others."""
+        run_dir = self.run_dir
+        assert run_dir is not None
         main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        signals = (signal.SIGINT, signal.SIGTERM) if main else ()
+        previous = [signal.signal(sig, signal.SIG_IGN) for sig in signals]
+        guard = contextlib.suppress(Exception) if best_effort else contextlib.nullcontext()
         try:
-            epoch = checkpoint_epoch(run_dir / directory.CHECKPOINT)
-            write_metrics(run_dir / directory.METRICS, self.trainer.history, epoch or 0)
-            if epoch is None:
-                (run_dir / directory.METRICS).unlink(missing_ok=True)
+            kept = kept_checkpoint(run_dir / directory.CHECKPOINT)
+            epoch, step = kept if kept is not None else (0, 0)
+            with guard:
+                write_metrics(run_dir / directory.METRICS, self.trainer.history, epoch)
+                if kept is None:
+                    (run_dir / directory.METRICS).unlink(missing_ok=True)
             if self.monitor is not None:
-                write_monitor(run_dir / directory.MONITOR, self.monitor)
-            info = self.info("interrupted")
-            info["epochs_completed"] = epoch or 0
+                with guard:
+                    write_monitor(run_dir / directory.MONITOR, self.monitor)
+            info = self.info(status)
+            info["epochs_completed"], info["global_step"] = epoch, step
             directory.write_run_info(run_dir, info)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-        return RunOutcome("interrupted", epoch or 0)
+            for sig, handler in zip(signals, previous, strict=True):
+                signal.signal(sig, handler)
+        return epoch
 
     def write_report(self) -> Path | None:
         """Write report.html; a failure is reported as a warning, since the run itself is
@@ -470,12 +496,14 @@ def read_checkpoint(path: Path) -> Checkpoint:
                        f"{' '.join(str(exc).split())}") from None
 
 
-def checkpoint_epoch(path: Path) -> int | None:
-    """The epoch of the checkpoint at ``path``, or None when there is no usable one."""
+def kept_checkpoint(path: Path) -> tuple[int, int] | None:
+    """(epoch, global step) of the checkpoint at ``path``, or None when there is no usable
+    one."""
     try:
-        return load_checkpoint(path).epoch
+        checkpoint = load_checkpoint(path)
     except (OSError, CheckpointError, ValueError, KeyError):
         return None
+    return int(checkpoint.epoch), int(checkpoint.global_step)
 
 
 def _target_scaler_state(checkpoint: Checkpoint | None) -> dict[str, Any] | None:
