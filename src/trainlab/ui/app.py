@@ -63,7 +63,9 @@ def create_app(runs: Path, hosts: list[str] | None = None) -> Starlette:
     root = Path(runs)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = __version__
-    hub = PlaygroundHub(ThreadPoolExecutor(max_workers=1, thread_name_prefix="playground"))
+    allowed = hosts or ["127.0.0.1", "localhost", "[::1]"]
+    hub = PlaygroundHub(ThreadPoolExecutor(max_workers=1, thread_name_prefix="playground"),
+                        hosts=allowed)
 
     def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
         response = templates.TemplateResponse(request, template, context, status_code=status)
@@ -201,7 +203,6 @@ def create_app(runs: Path, hosts: list[str] | None = None) -> Starlette:
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         Route("/{rest:path}", not_found),
     ]
-    allowed = hosts or ["127.0.0.1", "localhost", "[::1]"]
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: error, Exception: error},

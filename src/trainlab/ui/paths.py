@@ -23,7 +23,9 @@ def _parts(name: str) -> list[str]:
     if not isinstance(name, str) or not name or len(name) > MAX_NAME:
         raise UnsafePathError(f"expected a relative path of at most {MAX_NAME} characters. "
                               f"Received: {str(name)[:80]!r}.")
-    parts = name.strip("/").split("/")
+    if name.startswith("/"):
+        raise UnsafePathError(f"expected a relative path. Received: {name[:80]!r}.")
+    parts = name.rstrip("/").split("/")
     for part in parts:
         if part in ("", ".", "..") or part.startswith(".") or "\\" in part or "\x00" in part:
             raise UnsafePathError(f"expected a relative path of plain names (no '..', no "

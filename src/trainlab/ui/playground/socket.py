@@ -18,6 +18,7 @@ import json
 import time
 from concurrent.futures import Executor
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -39,8 +40,10 @@ MAX_MESSAGE = 4096  # characters
 class PlaygroundHub:
     """The open playgrounds, and the executor that trains them."""
 
-    def __init__(self, executor: Executor, max_sessions: int = MAX_SESSIONS) -> None:
+    def __init__(self, executor: Executor, max_sessions: int = MAX_SESSIONS,
+                 hosts: list[str] | None = None) -> None:
         self.executor = executor
+        self.hosts = hosts or ["*"]
         self.max_sessions = max_sessions
         self.open = 0
 
@@ -54,7 +57,18 @@ class PlaygroundHub:
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
+    def _same_site(self, ws: WebSocket) -> bool:
+        """A page of another site may not drive the playground (browsers send Origin)."""
+        origin = ws.headers.get("origin")
+        if origin is None or "*" in self.hosts:
+            return True
+        host = urlsplit(origin).hostname or ""
+        return host in self.hosts or f"[{host}]" in self.hosts
+
     async def endpoint(self, ws: WebSocket) -> None:
+        if not self._same_site(ws):
+            await ws.close(code=1008)
+            return
         await ws.accept()
         if self.open >= self.max_sessions:
             await ws.send_text(dumps({"type": "error", "message": f"too many playgrounds open "
