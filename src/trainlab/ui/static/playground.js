@@ -82,14 +82,14 @@
     }));
   }
 
-  let history = [], lastCharts = 0;
+  let lossHistory = [], lastCharts = 0;
   function drawLosses(frame) {
-    if (frame.history.length > 1) history = frame.history.slice();
-    else if (frame.history.length === 1 && (!history.length || history[history.length - 1][0] !== frame.history[0][0])) history.push(frame.history[0]);
-    if (history.length > 1200) history = history.filter((_, i) => i % 2 === 0 || i === history.length - 1);
+    if (frame.history.length > 1) lossHistory = frame.history.slice();
+    else if (frame.history.length === 1 && (!lossHistory.length || lossHistory[lossHistory.length - 1][0] !== frame.history[0][0])) lossHistory.push(frame.history[0]);
+    if (lossHistory.length > 1200) lossHistory = lossHistory.filter((_, i) => i % 2 === 0 || i === lossHistory.length - 1);
   }
   function drawLossChart() {
-    const h = history;
+    const h = lossHistory;
     TL.lines("losses", [
       { name: "train loss", data: h.map(r => [r[0], r[1]]), color: "#6b7280" },
       { name: "test loss", data: h.map(r => [r[0], r[2]]), color: "#111827" },
@@ -174,7 +174,7 @@
     ws.onopen = () => { banner(""); reset(); };
     ws.onmessage = e => {
       const msg = JSON.parse(e.data);
-      if (msg.type === "setup") { setup = msg; history = []; lastCharts = 0; banner(""); $("legend").textContent = msg.task === "regression" ? "prediction, orange −1 … blue +1" : "p(blue)"; }
+      if (msg.type === "setup") { setup = msg; lossHistory = []; lastCharts = 0; banner(""); $("legend").textContent = msg.task === "regression" ? "prediction, orange −1 … blue +1" : "p(blue)"; }
       else if (msg.type === "frame") onFrame(msg);
       else if (msg.type === "error") { banner(msg.message); setPlaying(false); }
     };
