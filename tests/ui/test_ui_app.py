@@ -127,8 +127,12 @@ def test_playground_websocket(client) -> None:
         ws.send_text("not json")
         assert "unknown command" in ws.receive_json()["message"]
         ws.send_json({"cmd": "play"})
-        steps = [ws.receive_json()["step"] for _ in range(3)]
+        steps = [ws.receive_json()["step"] for _ in range(2)]
         assert steps == sorted(steps) and steps[0] > 100
+        # no third frame before the page says it drew one (a slow page gets no backlog)
+        ws.send_json({"cmd": "ack"})
+        steps.append(ws.receive_json()["step"])
+        assert steps[2] > steps[1]
         ws.send_json({"cmd": "pause"})
         while ws.receive_json()["type"] != "paused":
             pass

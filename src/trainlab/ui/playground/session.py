@@ -59,8 +59,8 @@ def _grid(n: int) -> np.ndarray:
 
 
 def _bytes(values: np.ndarray) -> str:
-    """Values in [-1, 1] as base64 of uint8 (0 ↔ -1, 255 ↔ +1)."""
-    q = np.clip(np.round((np.nan_to_num(values) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    """Finite values in [-1, 1] as base64 of uint8 (0 ↔ -1, 255 ↔ +1)."""
+    q = np.clip(np.round((values + 1.0) * 127.5), 0, 255).astype(np.uint8)
     return base64.b64encode(q.tobytes()).decode("ascii")
 
 
@@ -102,7 +102,9 @@ class Session:
             self.y_test = self.y_test_raw.astype(np.float32)[:, None]
         config = config_for(s)
         _, self.model = build_model(config, 2, 2 if self.classification else 1, seed=s.seed)
-        self.monitor = Monitor(every=MONITOR_EVERY, histogram_values=0, warn=False)
+        # dead ReLU units are judged on the whole training set, not one small batch
+        self.monitor = Monitor(every=MONITOR_EVERY, histogram_values=0, warn=False,
+                               eval_batch=self.X_train)
         self.budget = _StepBudget()
         self.trainer = Trainer(
             self.model, build_loss(s.task), build_optimizer(config, self.model.parameters()),
@@ -110,6 +112,7 @@ class Session:
             task=s.task, rng=s.seed + 1, verbose=0,
         )
         self.history: list[list[float | None]] = []
+        self._layer_rows: tuple[Any, list[dict[str, Any]]] | None = None
         self.diverged: str | None = None
         self._grid = _grid(GRID).astype(np.float32)
         self._neuron_grid = _grid(NEURON_GRID).astype(np.float32)
@@ -204,23 +207,28 @@ class Session:
             z = out[:, 1].astype(np.float64) - out[:, 0]
             values = np.tanh(z / 2)  # = 2·softmax(out)[:, 1] − 1
         else:
-            values = np.clip(out[:, 0], -1.0, 1.0)
+            values = np.clip(out[:, 0].astype(np.float64), -1.0, 1.0)
+        values = np.nan_to_num(values)
         neurons = []
         for label, y in outputs:
-            layer_maps = []
-            for unit in range(y.shape[1]):
-                column = np.nan_to_num(y[:, unit].astype(np.float64))
-                scale = float(np.max(np.abs(column))) or 1.0
-                layer_maps.append({"scale": scale, "map": _bytes(column / scale)})
-            neurons.append({"layer": label, "units": layer_maps})
+            columns = np.nan_to_num(y.astype(np.float64)).T  # (units, points)
+            scales = np.max(np.abs(columns), axis=1)
+            scales[scales == 0] = 1.0
+            codes = [_bytes(row) for row in columns / scales[:, None]]
+            neurons.append({"layer": label, "units": [
+                {"scale": float(scale), "map": code} for scale, code in zip(scales, codes,
+                                                                            strict=True)]})
         return _bytes(values), neurons
 
     def _layers(self) -> list[dict[str, Any]]:
         """Per layer: the Monitor's last sampled step (output std, gradient RMS, dead or
-        saturated) beside the theory's prediction for the current weights."""
+        saturated) beside the theory's prediction for the weights of the first frame after
+        it (computed once per record)."""
         if not self.monitor.records:
             return []
         record = self.monitor.records[-1]
+        if self._layer_rows is not None and self._layer_rows[0] is record:
+            return self._layer_rows[1]
         out_grad = record.layers[-1].grad_rms ** 2 if record.layers else 1.0
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -241,4 +249,5 @@ class Session:
                 "theory_grad_rms": None if t is None or not t.grad_var >= 0
                 else _finite(math.sqrt(t.grad_var)),
             })
+        self._layer_rows = (record, rows)
         return rows

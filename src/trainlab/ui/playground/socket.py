@@ -1,13 +1,15 @@
 """The playground's WebSocket: one :class:`Session` per open page.
 
 Messages from the page (JSON): ``{"cmd": "reset", "settings": {query parameters}}``,
-``{"cmd": "step"}`` (100 steps), ``{"cmd": "play"}``, ``{"cmd": "pause"}``.
+``{"cmd": "step"}`` (100 steps), ``{"cmd": "play"}``, ``{"cmd": "pause"}``, ``{"cmd": "ack"}``.
 Messages to the page: ``{"type": "setup", ...}`` after a reset, ``{"type": "frame", ...}``
 after training, ``{"type": "error", "message": ...}`` for a refused setting.
 
 Training runs on one worker thread shared by every page, so many pages slow each other
 down but never block the server's event loop. While playing, a page gets a frame of
-``PLAY_STEPS`` steps at most ``MAX_FPS`` times a second.
+``PLAY_STEPS`` steps at most ``MAX_FPS`` times a second, and at most ``AHEAD`` frames
+ahead of those it has drawn (it sends ``{"cmd": "ack"}`` after drawing one), so a slow
+page sees the network as it is now, not a queue of old frames.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from trainlab.ui.playground.settings import NORMS, PlaygroundSettingError, parse
 STEP = 100
 PLAY_STEPS = 5
 MAX_FPS = 30
+AHEAD = 2
 MAX_SESSIONS = 32
 MAX_MESSAGE = 4096  # characters
 
@@ -108,15 +111,18 @@ class PlaygroundHub:
     async def _serve(self, ws: WebSocket, inbox: asyncio.Queue[dict[str, Any] | None]) -> None:
         session: Session | None = None
         playing = False
+        unacknowledged = 0
         while True:
-            if playing and session is not None:
+            if playing and session is not None and unacknowledged < AHEAD:
                 message = inbox.get_nowait() if not inbox.empty() else {"cmd": "_tick"}
             else:
                 message = await inbox.get()
             if message is None:
                 return
             cmd = message.get("cmd")
-            if cmd == "reset":
+            if cmd == "ack":
+                unacknowledged = max(0, unacknowledged - 1)
+            elif cmd == "reset":
                 playing = False
                 try:
                     raw = message.get("settings") or {}
@@ -136,20 +142,21 @@ class PlaygroundHub:
                 playing = False
                 await self._advance(ws, session, STEP)
             elif cmd == "play":
-                playing = True
+                playing, unacknowledged = True, 0
             elif cmd == "pause":
                 playing = False
                 await ws.send_text(dumps({"type": "paused", "step": session.step}))
             elif cmd == "_tick":
                 start = time.perf_counter()
                 await self._advance(ws, session, PLAY_STEPS)
+                unacknowledged += 1
                 if session.diverged is not None:
                     playing = False
                 await asyncio.sleep(max(0.0, 1 / MAX_FPS - (time.perf_counter() - start)))
             else:
                 await ws.send_text(dumps({"type": "error", "message": f"playground: unknown "
                                           f"command {str(cmd)[:40]!r}; expected reset, step, "
-                                          "play or pause"}))
+                                          "play, pause or ack"}))
 
     async def _advance(self, ws: WebSocket, session: Session, steps: int) -> None:
         def work() -> dict[str, Any]:

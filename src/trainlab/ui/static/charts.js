@@ -16,6 +16,14 @@ const TL = {
   // Line chart: series = [{name, data: [[x, y], ...], dashed?, color?}]
   lines(id, series, opts = {}) {
     const c = TL.chart(id);
+    // Same series and options as last time: only the data changes (much cheaper than
+    // rebuilding the chart, which matters for charts redrawn while training).
+    const shape = JSON.stringify([series.map(s => [s.name, !!s.dashed, s.color || ""]), opts]);
+    if (c.__shape === shape) {
+      c.setOption({ series: series.map(s => ({ data: s.data, showSymbol: s.data.length < 40 })) });
+      return c;
+    }
+    c.__shape = shape;
     c.setOption({
       animation: false,
       color: TL.palette,
@@ -23,8 +31,8 @@ const TL = {
       legend: { type: "scroll", top: 0, textStyle: { fontSize: 11 } },
       tooltip: { trigger: "axis", valueFormatter: v => TL.fmt(v) },
       xAxis: { type: "value", name: opts.xName || "", nameLocation: "middle", nameGap: 24,
-               min: "dataMin", max: "dataMax" },
-      yAxis: { type: opts.log ? "log" : "value", scale: true, axisLabel: { formatter: v => TL.fmt(v) } },
+               min: "dataMin", max: "dataMax", minInterval: opts.xName ? 1 : 0 },
+      yAxis: { type: opts.log ? "log" : "value", scale: true, axisLabel: { formatter: v => TL.axis(v) } },
       series: series.map(s => ({
         name: s.name, type: "line", showSymbol: s.data.length < 40, symbolSize: 4,
         connectNulls: false, data: s.data,
@@ -39,6 +47,11 @@ const TL = {
     const a = Math.abs(v);
     if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
     return Number(v.toPrecision(4)).toString();
+  },
+  axis(v) {  // axis labels: enough digits to tell neighbouring ticks apart
+    const a = Math.abs(v);
+    if (a !== 0 && (a < 1e-4 || a >= 1e6)) return v.toExponential(2);
+    return Number(v.toPrecision(6)).toString();
   },
   positive(data) { return data.filter(p => p[1] !== null && p[1] > 0); },
   esc(s) {

@@ -20,23 +20,33 @@
     const t = Math.abs(v), end = v < 0 ? NEG : POS;
     return [0, 1, 2].map(i => Math.round(MID[i] + (end[i] - MID[i]) * t));
   }
-  function decode(b64) {
-    const s = atob(b64), out = new Float32Array(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) / 127.5 - 1;
+  function decode(b64) {  // the 8-bit codes (0 ↔ −1, 255 ↔ +1)
+    const s = atob(b64), out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
     return out;
   }
-  function paint(canvas, values, n) {
-    const off = document.createElement("canvas");
-    off.width = n; off.height = n;
-    const ctx = off.getContext("2d"), img = ctx.createImageData(n, n);
-    for (let i = 0; i < values.length; i++) {
-      const c = color(values[i]);
-      img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
+  const PALETTE = [];  // the colour of each 8-bit code
+  for (let q = 0; q < 256; q++) PALETTE.push(color(q / 127.5 - 1));
+  const offscreen = {};
+  function paint(canvas, codes, n) {
+    // codes: the 8-bit values from the server; a canvas of n × n pixels is written
+    // directly, a larger one gets the n × n image scaled up (smoothed)
+    const direct = canvas.width === n && canvas.height === n;
+    let off = canvas;
+    if (!direct) {
+      off = offscreen[n] || (offscreen[n] = Object.assign(document.createElement("canvas"), { width: n, height: n }));
+    }
+    const ctx = off.getContext("2d"), img = ctx.createImageData(n, n), d = img.data;
+    for (let i = 0; i < codes.length; i++) {
+      const c = PALETTE[codes[i]];
+      d[4 * i] = c[0]; d[4 * i + 1] = c[1]; d[4 * i + 2] = c[2]; d[4 * i + 3] = 255;
     }
     ctx.putImageData(img, 0, 0);
     const g = canvas.getContext("2d");
-    g.imageSmoothingEnabled = true;
-    g.drawImage(off, 0, 0, canvas.width, canvas.height);
+    if (!direct) {
+      g.imageSmoothingEnabled = true;
+      g.drawImage(off, 0, 0, canvas.width, canvas.height);
+    }
     return g;
   }
   function drawPoints(g, canvas) {
@@ -47,13 +57,24 @@
     const fill = y => { const c = color(reg ? Math.max(-1, Math.min(1, y)) : (y > 0.5 ? 1 : -1)); return `rgb(${c[0]},${c[1]},${c[2]})`; };
     for (const [part, ring] of [["train", false], ["test", true]]) {
       const pts = setup[part];
+      // one path per colour: a few draw calls for hundreds of points
+      const groups = new Map();
       for (let i = 0; i < pts.x.length; i++) {
+        const key = fill(pts.y[i]);
+        if (!groups.has(key)) groups.set(key, []);
+        groups.get(key).push(i);
+      }
+      g.lineWidth = ring ? 1.6 : 0.8;
+      g.strokeStyle = ring ? "#111" : "#fff";
+      for (const [key, idx] of groups) {
         g.beginPath();
-        g.arc(px(pts.x[i][0]), py(pts.x[i][1]), ring ? 3.6 : 3.2, 0, 2 * Math.PI);
-        g.fillStyle = fill(pts.y[i]);
+        for (const i of idx) {
+          const x = px(pts.x[i][0]), y = py(pts.x[i][1]), r = ring ? 3.6 : 3.2;
+          g.moveTo(x + r, y);
+          g.arc(x, y, r, 0, 2 * Math.PI);
+        }
+        g.fillStyle = key;
         g.fill();
-        g.lineWidth = ring ? 1.6 : 0.8;
-        g.strokeStyle = ring ? "#111" : "#fff";
         g.stroke();
       }
     }
@@ -96,12 +117,24 @@
     ], { xName: "step" });
   }
 
+  let spreadKey = null;
   function drawSpread(frame) {
     const L = frame.layers;
+    const key = JSON.stringify(L);
+    if (key === spreadKey) return;  // a new measurement every 10 steps
+    const sameShape = spreadKey !== null && JSON.stringify(JSON.parse(spreadKey).map(l => l.label)) === JSON.stringify(L.map(l => l.label));
+    spreadKey = key;
     const labels = L.map(l => l.label);
     const pos = v => (v === null || v <= 0 ? null : v);
     const line = (name, data, color, dashed, symbol) => ({ name, type: "line", data, color, symbol, symbolSize: 8,
       lineStyle: { width: dashed ? 1.2 : 2, type: dashed ? "dashed" : "solid" } });
+    const series = [
+        line("output std", L.map(l => pos(l.out_std)), "#2563eb", false, "circle"),
+        line("output std, theory", L.map(l => pos(l.theory_out_std)), "#1e3a8a", true, "diamond"),
+        line("gradient RMS", L.map(l => pos(l.grad_rms)), "#f59e0b", false, "circle"),
+        line("gradient RMS, theory", L.map(l => pos(l.theory_grad_rms)), "#92400e", true, "diamond"),
+    ];
+    if (sameShape) { TL.chart("spread").setOption({ series: series.map(s => ({ data: s.data })) }); return; }
     TL.chart("spread").setOption({
       animation: false,
       legend: { top: 0, textStyle: { fontSize: 11 } },
@@ -109,12 +142,7 @@
       grid: { left: 58, right: 16, top: 30, bottom: 50 },
       xAxis: { type: "category", data: labels, axisLabel: { rotate: 30, fontSize: 10 } },
       yAxis: { type: "log", axisLabel: { formatter: v => TL.fmt(v) } },
-      series: [
-        line("output std", L.map(l => pos(l.out_std)), "#2563eb", false, "circle"),
-        line("output std, theory", L.map(l => pos(l.theory_out_std)), "#1e3a8a", true, "diamond"),
-        line("gradient RMS", L.map(l => pos(l.grad_rms)), "#f59e0b", false, "circle"),
-        line("gradient RMS, theory", L.map(l => pos(l.theory_grad_rms)), "#92400e", true, "diamond"),
-      ],
+      series,
     }, { notMerge: true });
   }
 
@@ -125,6 +153,7 @@
   }
 
   function onFrame(frame) {
+    const began = performance.now();
     frames++; fpsCount++;
     window.PG.frames = frames; window.PG.last = frame;
     $("stepcount").textContent = frame.step;
@@ -138,13 +167,15 @@
     // the charts at most 5 times a second while playing: the maps are what moves
     const t = performance.now();
     drawLosses(frame);
-    if (!playing || t - lastCharts > 200 || frame.history.length > 1) {
+    if (!playing || t - lastCharts > 400 || frame.history.length > 1) {
       lastCharts = t;
       drawLossChart();
       drawSpread(frame);
       drawWarnings(frame);
     }
     if (frame.diverged && playing) setPlaying(false);
+    window.PG.drawMs = (window.PG.drawMs || 0) + performance.now() - began;
+    if (playing) send({ cmd: "ack" });
     const now = performance.now();
     if (now - fpsStart > 1000) {
       window.PG.fps = fpsCount * 1000 / (now - fpsStart);
@@ -174,7 +205,7 @@
     ws.onopen = () => { banner(""); reset(); };
     ws.onmessage = e => {
       const msg = JSON.parse(e.data);
-      if (msg.type === "setup") { setup = msg; lossHistory = []; lastCharts = 0; banner(""); $("legend").textContent = msg.task === "regression" ? "prediction, orange −1 … blue +1" : "p(blue)"; }
+      if (msg.type === "setup") { setup = msg; lossHistory = []; lastCharts = 0; spreadKey = null; banner(""); $("legend").textContent = msg.task === "regression" ? "prediction, orange −1 … blue +1" : "p(blue)"; }
       else if (msg.type === "frame") onFrame(msg);
       else if (msg.type === "error") { banner(msg.message); setPlaying(false); }
     };

@@ -33,7 +33,8 @@
 
   function drawMonitor() {
     const mon = state.monitor;
-    if (!mon) { $("monitor-note").textContent = "(no monitor.json yet: it is written every 10 epochs and at the end)"; return; }
+    $("health").hidden = !mon;
+    if (!mon) { $("monitor-note").textContent = "(none yet: a run writes monitor.json every 10 epochs and when it ends)"; return; }
     $("monitor-note").textContent = "";
     const sig = mon.signal || {};
     const depthChart = (id, field) => {

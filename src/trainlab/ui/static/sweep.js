@@ -13,7 +13,9 @@
     // parallel coordinates
     const dims = d.params.map((p, i) => {
       const k = d.kinds[p];
-      return k.numeric ? { dim: i, name: p, type: "value", scale: true }
+      const vals = k.values.filter(v => typeof v === "number");
+      const log = k.numeric && vals.length > 1 && vals[0] > 0 && vals[vals.length - 1] / vals[0] >= 100;
+      return k.numeric ? { dim: i, name: p, type: log ? "log" : "value", scale: true }
                        : { dim: i, name: p, type: "category", data: k.values.map(String) };
     });
     dims.push({ dim: d.params.length, name: metric, type: "value", scale: true });
@@ -24,7 +26,7 @@
       animation: false,
       parallelAxis: dims,
       parallel: { left: 60, right: 90, top: 40, bottom: 30 },
-      visualMap: values.length ? { show: true, min: lo, max: hi, dimension: d.params.length, right: 0, top: 40,
+      visualMap: values.length ? { show: true, min: lo, max: hi, precision: 3, dimension: d.params.length, right: 0, top: 40,
         inRange: { color: ["#dc2626", "#facc15", "#16a34a"] }, calculable: true } : undefined,
       series: [{ type: "parallel", lineStyle: { width: 1.5, opacity: 0.7 }, data: rows }],
     });
@@ -47,10 +49,10 @@
       TL.chart("heatmap").setOption({
         animation: false,
         tooltip: { formatter: p => `${px}=${xs[p.value[0]]}, ${py}=${ys[p.value[1]]}: ${TL.fmt(p.value[2])}` },
-        grid: { left: 90, right: 90, top: 20, bottom: 50 },
+        grid: { left: 110, right: 90, top: 30, bottom: 50 },
         xAxis: { type: "category", data: xs, name: px, nameLocation: "middle", nameGap: 30 },
-        yAxis: { type: "category", data: ys, name: py },
-        visualMap: { min: lo, max: hi, calculable: true, right: 0, top: "middle", inRange: { color: ["#dc2626", "#facc15", "#16a34a"] } },
+        yAxis: { type: "category", data: ys, name: py, nameLocation: "middle", nameGap: 95 },
+        visualMap: { min: lo, max: hi, precision: 3, calculable: true, right: 0, top: "middle", inRange: { color: ["#dc2626", "#facc15", "#16a34a"] } },
         series: [{ type: "heatmap", data: data, label: { show: true, formatter: p => TL.fmt(p.value[2]) } }],
       }, { notMerge: true });
     }
