@@ -4,8 +4,9 @@
     uvicorn.run(app, host="127.0.0.1", port=8765)
 
 Pages: ``/`` (runs and sweeps), ``/runs/NAME`` (one run, live), ``/compare?runs=A,B``,
-``/sweeps/NAME``, ``/playground``. JSON: ``/api/runs``, ``/api/run/NAME``,
-``/api/sweep/NAME``, ``/api/playground/check``. Live: ``/api/events/NAME`` (server-sent
+``/sweeps/NAME``, ``/playground``. JSON: ``/api/runs`` (``[{"name", "status",
+"metrics"}]``), ``/api/index`` (every run row and sweep, all fields), ``/api/run/NAME``,
+``/api/sweep/NAME``, ``/api/playground/check?SETUP``. Live: ``/api/events/NAME`` (server-sent
 events while a run trains) and the WebSocket ``/ws/playground``. Files:
 ``/files/NAME/figures/X.png`` and ``/files/NAME/report.html`` (sandboxed).
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from trainlab.ui.paths import inside
-from trainlab.ui.runfiles import RunSummary, is_run, is_sweep, read_csv, stamp, summarize_run
+from trainlab.ui.runfiles import RunSummary, is_run, is_sweep, read_csv, summarize_run
 from trainlab.ui.sweeps import metric_column
 
 MAX_ENTRIES = 2000  # directories looked at per scan
@@ -90,12 +89,3 @@ def scan(root: Path) -> tuple[list[RunSummary], list[SweepSummary]]:
 
     visit(root, 0)
     return runs, sweeps
-
-
-def runs_stamp(root: Path) -> tuple[Any, ...]:
-    """Something that changes when a run's files change (for cheap polling)."""
-    out = []
-    for entry in _children(root):
-        child = root / entry.name
-        out.append((entry.name, stamp(child / "run.json"), stamp(child / "metrics.csv")))
-    return tuple(out)
