@@ -131,6 +131,10 @@ def test_a_run_is_watched_while_it_trains(browser, tmp_path: Path, shots: Path) 
             points = page.evaluate("TL.chart('curve').getOption().series[0].data.length")
             assert points >= 3
             assert page.inner_text('[data-testid="status"]') == "running"
+            # the layer health appears when the run writes monitor.json (epoch 10)
+            page.wait_for_function("!document.getElementById('health').hidden", timeout=180_000)
+            layers = page.evaluate("TL.chart('outstd').getOption().series.map(s => s.name)")
+            assert layers[:2] == ["0 Linear", "1 ReLU"]
             page.screenshot(path=str(shots / "run-live.png"), full_page=True)
             trainer.send_signal(signal.SIGINT)  # the run ends while watched
             trainer.wait(60)
