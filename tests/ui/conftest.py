@@ -44,7 +44,8 @@ def server(runs_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed",
+                                     exc_type=ImportError)
     if not ui_available():
         pytest.skip("the 'ui' extra is not installed")
     if not os.access(CHROMIUM, os.X_OK):
