@@ -15,7 +15,8 @@ pytestmark = needs_ui
 
 @pytest.fixture(scope="module")
 def client(runs_dir: Path):
-    testclient = pytest.importorskip("starlette.testclient", reason="httpx is not installed")
+    testclient = pytest.importorskip("starlette.testclient", reason="httpx is not installed",
+                                     exc_type=ImportError)
     from trainlab.ui.app import create_app
 
     with testclient.TestClient(create_app(runs_dir), base_url="http://127.0.0.1") as c:
