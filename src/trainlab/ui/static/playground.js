@@ -193,8 +193,6 @@
   }
   function reset() {
     const s = settings();
-    history.replaceState(null, "", "/playground?" + query(s));
-    $("share").href = "/playground?" + query(s);
     setPlaying(false);
     send({ cmd: "reset", settings: s });
   }
@@ -205,7 +203,13 @@
     ws.onopen = () => { banner(""); reset(); };
     ws.onmessage = e => {
       const msg = JSON.parse(e.data);
-      if (msg.type === "setup") { setup = msg; lossHistory = []; lastCharts = 0; spreadKey = null; banner(""); $("legend").textContent = msg.task === "regression" ? "prediction, orange −1 … blue +1" : "p(blue)"; }
+      if (msg.type === "setup") {
+        setup = msg; lossHistory = []; lastCharts = 0; spreadKey = null; banner("");
+        // the URL holds the setup that runs (as the server read it), ready to share
+        history.replaceState(null, "", "/playground?" + query(msg.settings));
+        $("share").href = "/playground?" + query(msg.settings);
+        $("legend").textContent = msg.task === "regression" ? "prediction, orange −1 … blue +1" : "p(blue)";
+      }
       else if (msg.type === "frame") onFrame(msg);
       else if (msg.type === "error") { banner(msg.message); setPlaying(false); }
     };
