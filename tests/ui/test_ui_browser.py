@@ -111,6 +111,9 @@ def test_a_run_is_watched_while_it_trains(browser, tmp_path: Path, shots: Path) 
                 assert time.monotonic() < deadline, "the run did not start"
                 time.sleep(0.1)
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            listing = context.new_page()
+            listing.goto(base + "/")
+            assert listing.inner_text('[data-name="live"] .badge') == "running"
             page = context.new_page()
             page.goto(f"{base}/runs/live")
             page.wait_for_selector("#curve canvas")
@@ -141,11 +144,15 @@ def test_a_run_is_watched_while_it_trains(browser, tmp_path: Path, shots: Path) 
             page.wait_for_function(
                 "document.querySelector('[data-testid=status]').textContent === 'interrupted'",
                 timeout=30_000)
+            listing.wait_for_function(  # the runs page follows the status too
+                "document.querySelector('[data-name=live] .badge').textContent === 'interrupted'",
+                timeout=30_000)
             shutil.rmtree(run)  # and is deleted while watched
             page.wait_for_function(
                 "document.querySelector('[data-testid=banner]').textContent.includes('deleted')",
                 timeout=30_000)
             assert get(base + "/api/runs")[0] == 200
+            listing.wait_for_selector('[data-testid="stale"]:not([hidden])', timeout=30_000)
             context.close()
     finally:
         if trainer.poll() is None:

@@ -58,4 +58,24 @@
     });
   });
   update();
+
+  // Keep the statuses current while runs train; say when runs appear or go.
+  const known = new Set(rows().map(r => r.dataset.name));
+  async function refresh() {
+    try {
+      const runs = await (await fetch("/api/runs")).json();
+      const names = new Set(runs.map(r => r.name));
+      for (const run of runs) {
+        const row = body.querySelector(`tr[data-name="${CSS.escape(run.name)}"]`);
+        const badge = row && row.querySelector(".badge");
+        if (badge && badge.textContent !== run.status) {
+          badge.textContent = run.status;
+          badge.className = "badge " + run.status;
+        }
+      }
+      const changed = names.size !== known.size || [...names].some(n => !known.has(n));
+      document.getElementById("stale").hidden = !changed;
+    } catch (e) { /* the server is away: try again later */ }
+  }
+  setInterval(refresh, 3000);
 })();
