@@ -20,13 +20,12 @@ the model; lists assigned by the user are copied into the model before training.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from trainlab import data
 from trainlab.recipe import RunConfig, SettingError, from_flat
@@ -75,20 +74,12 @@ def recipe(settings: Settings, dtype: str) -> RunConfig:
         raise _params.InvalidParameterError(f"{exc}") from None
 
 
-def check_sample_weight(sample_weight: Any, n: int, owner: str) -> np.ndarray | None:
-    """None, or the weights as float64 (n,): finite, >= 0, not all 0."""
+def check_sample_weight(sample_weight: Any, X: Any) -> np.ndarray | None:
+    """None, or the weights as float64 (n,), finite, >= 0 and not all 0 (scikit-learn's
+    check and messages)."""
     if sample_weight is None:
         return None
-    if isinstance(sample_weight, numbers.Real):
-        w = np.full(n, float(sample_weight))
-    else:
-        w = np.asarray(sample_weight, dtype=np.float64)
-    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(
-            f"{owner}: sample_weight must be a number or {n} finite weights >= 0, not all 0 "
-            f"(one per row of X). Received shape {w.shape}."
-        )
-    return w
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
 class _RateView:
@@ -281,7 +272,7 @@ class MLPBase(BaseEstimator):
                              "early_stopping=True.")
         first = not hasattr(self, "model_") or (not settings.warm_start and not incremental)
         X, Y = self._encode(X, y, settings, incremental=incremental, reset=first)
-        w = self._weights(y, check_sample_weight(sample_weight, X.shape[0], type(self).__name__))
+        w = self._weights(y, check_sample_weight(sample_weight, X))
         if first:
             self._initialize(settings, X, Y)
         else:
@@ -310,7 +301,12 @@ class MLPBase(BaseEstimator):
         return self
 
     def _initialize(self, settings: Settings, X: Any, Y: np.ndarray) -> None:
-        """A new run: the generator, the scaler, the model and the fitted counters."""
+        """A new run: the generator, the scaler, the model and the fitted counters.
+        ``coefs_``/``intercepts_`` assigned before the first fit are kept (copied into the
+        new model); those of an earlier fit are not."""
+        if hasattr(self, "model_"):
+            for name in ("coefs_", "intercepts_"):
+                self.__dict__.pop(name, None)
         self._rng = _params.random_state(self)
         dtype = settings.dtype or (X.dtype.name if X.dtype == np.float32 else "float64")
         if settings.standardize:
@@ -381,7 +377,7 @@ class MLPBase(BaseEstimator):
         dtype = params[0].data.dtype
         X = _stochastic.rows(self._scale(X, dtype), slice(None), dtype)
         Y = np.asarray(y, dtype=dtype).reshape(X.shape[0], -1)
-        w = check_sample_weight(sample_weight, X.shape[0], type(self).__name__)
+        w = check_sample_weight(sample_weight, X)
         value = objective(self.model_, linears(self.model_), X, Y, w, self._loss_name(),
                           float(self.alpha))
         self.model_.eval()

@@ -173,19 +173,10 @@ class _Checker:
         return float(self.integer(name, 1))
 
 
-def _alias(c: _Checker, estimator: Any, trainlab_name: str, sklearn_name: str,
-           default: Any) -> str:
+def _alias(estimator: Any, trainlab_name: str, sklearn_name: str) -> str:
     """Which of two names for one setting to read: trainlab's when it is set (not None),
-    else scikit-learn's; both set to different values is an error."""
-    own, theirs = getattr(estimator, trainlab_name), getattr(estimator, sklearn_name)
-    if own is None:
-        return sklearn_name
-    if not (theirs is default or theirs == default) and theirs != own:
-        raise InvalidParameterError(
-            f"{c.owner}: {trainlab_name} and {sklearn_name} name the same setting; set one. "
-            f"Received {trainlab_name}={own!r}, {sklearn_name}={theirs!r}."
-        )
-    return trainlab_name
+    else scikit-learn's."""
+    return sklearn_name if getattr(estimator, trainlab_name) is None else trainlab_name
 
 
 def resolve(estimator: Any) -> Settings:
@@ -200,7 +191,7 @@ def resolve(estimator: Any) -> Settings:
     activation = c.choice("activation", [*SKLEARN_ACTIVATIONS, *nn.ACTIVATIONS.names()])
     activation = SKLEARN_ACTIVATIONS.get(activation, activation)
     init = c.choice("init", [None, *_init.INITIALIZERS.names()])
-    solver = c.choice(_alias(c, estimator, "optimizer", "solver", "adam"),
+    solver = c.choice(_alias(estimator, "optimizer", "solver"),
                       [STOCHASTIC, *optim.OPTIMIZERS.names()])
     rate = estimator.learning_rate
     if isinstance(rate, numbers.Real) and not isinstance(rate, bool):
@@ -228,7 +219,7 @@ def resolve(estimator: Any) -> Settings:
         lr_schedule=lr_schedule,
         learning_rate=learning_rate,
         power_t=c.real("power_t", 0.0, None),
-        max_iter=c.integer(_alias(c, estimator, "epochs", "max_iter", 200), 1),
+        max_iter=c.integer(_alias(estimator, "epochs", "max_iter"), 1),
         shuffle=c.flag("shuffle"),
         tol=c.real("tol", 0.0, None),
         momentum=c.real("momentum", 0.0, 1.0, high_open=False),
@@ -236,7 +227,7 @@ def resolve(estimator: Any) -> Settings:
         beta_1=c.real("beta_1", 0.0, 1.0),
         beta_2=c.real("beta_2", 0.0, 1.0),
         epsilon=c.real("epsilon", 0.0, None, low_open=True),
-        n_iter_no_change=c.patience(_alias(c, estimator, "patience", "n_iter_no_change", 10)),
+        n_iter_no_change=c.patience(_alias(estimator, "patience", "n_iter_no_change")),
         max_fun=c.integer("max_fun", 1),
         warm_start=c.flag("warm_start"),
         weight_decay=c.real("weight_decay", 0.0, None),

@@ -230,6 +230,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities (n, n_classes) in the order of ``classes_`` (multilabel: each
         label's own probability, (n, k))."""
+        check_is_fitted(self)
         if self.n_outputs_ == 1:
             z = self.decision_function(X)
             return np.column_stack([expit(-z), expit(z)])
