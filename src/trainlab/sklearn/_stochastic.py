@@ -134,7 +134,8 @@ def run(est: Any, s: Settings, X: Any, Y: np.ndarray, w: np.ndarray | None,
         total, failed = 0.0, None
         model.train()
         for b, start in enumerate(range(0, n, batch_size)):
-            index = order[start:start + batch_size] if s.shuffle else slice(start, start + batch_size)
+            window = slice(start, start + batch_size)
+            index = order[window] if s.shuffle else window
             size = min(batch_size, n - start)
             value = objective(model, layers, rows(X, index, dtype), Y[index],
                               None if w is None else w[index], loss, s.alpha)
