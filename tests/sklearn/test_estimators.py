@@ -1,8 +1,8 @@
 """trainlab.sklearn: scikit-learn's own estimator checks, composition, and the numbers.
 
-The numbers: a fit is exactly the Trainer run written by hand (same seed, same
-weights bit for bit), partial_fit k times is fit for k epochs, pickling keeps the
-run's state, and the estimators reach sensible scores on digits and Friedman #1.
+The numbers: one seed fixes a fit, pickling keeps the run's state (training continues
+alike), and the estimators reach sensible scores on digits and Friedman #1. The
+comparison with scikit-learn's own estimators is in test_parity.py.
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ def test_recommended_initializers_follow_the_notes():
 # -- partial_fit -------------------------------------------------------------------------
 def test_partial_fit_trains_over_several_calls(digits):
     X_tr, X_te, y_tr, y_te = digits
-    clf = MLPClassifier(hidden_layer_sizes=(32,), learning_rate=3e-3, standardize=True, batch_size=32,
-                        random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(32,), learning_rate=3e-3, standardize=True,
+                        batch_size=32, random_state=0)
     clf.partial_fit(X_tr[:200], y_tr[:200], classes=np.unique(y_tr))
     first = clf.score(X_te, y_te)
     for start in range(200, len(X_tr), 200):  # a stream of chunks, then a few more passes

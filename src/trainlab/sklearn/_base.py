@@ -284,7 +284,7 @@ class MLPBase(BaseEstimator):
         if settings.solver == _params.STOCHASTIC:
             _lbfgs.run(self, _stochastic.rows(X, slice(None), dtype), Y, w, self._loss_name(),
                        settings.alpha, settings.max_iter, settings.max_fun, settings.tol)
-            self.best_loss_ = self.loss_
+            self.best_loss_: float | None = self.loss_
         else:
             if not incremental or not hasattr(self, "optimizer_"):
                 config = recipe(settings, dtype.name)
@@ -331,7 +331,7 @@ class MLPBase(BaseEstimator):
         if stochastic and settings.early_stopping:
             self.validation_scores_: list[float] | None = []
             self.best_validation_score_: float | None = -np.inf
-            self.best_loss_: float | None = None
+            self.best_loss_ = None
         else:
             self.best_loss_ = np.inf
             self.validation_scores_ = None

@@ -156,7 +156,8 @@ def run(est: Any, s: Settings, X: Any, Y: np.ndarray, w: np.ndarray | None,
         epoch_loss = total / n
         est.loss_ = epoch_loss
         est.loss_curve_.append(epoch_loss)
-        logs: dict[str, float] = {"epoch": len(est.history_) + 1, "loss": epoch_loss, "lr": lr}
+        epoch = len(est.history_) + 1
+        logs: dict[str, float] = {"epoch": epoch, "loss": epoch_loss, "lr": lr}
         score = None
         if early_stopping:
             score, val_loss = (math.nan, math.nan) if failed else est._validation(*validation)
@@ -164,9 +165,8 @@ def run(est: Any, s: Settings, X: Any, Y: np.ndarray, w: np.ndarray | None,
             logs.update({"val_loss": val_loss, f"val_{est._score_name}": score})
         est.history_.append(logs)
         if failed is not None:
-            est.history_.diverged = {"epoch": logs["epoch"], "step": failed[0] + 1,
-                                     "cause": failed[1]}
-            message = divergence_message(logs["epoch"], failed[0] + 1,
+            est.history_.diverged = {"epoch": epoch, "step": failed[0] + 1, "cause": failed[1]}
+            message = divergence_message(epoch, failed[0] + 1,
                                          -(-n // batch_size), failed[0] + 1, failed[1], True, lr)
             est.history_.stop_reason = message
             warnings.warn(message, DivergenceWarning, stacklevel=4)
