@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-
 from sklearn import metrics as skm
+
 from trainlab import data, nn, optim
 from trainlab.models import MLPConfig, build_mlp
 from trainlab.train import (

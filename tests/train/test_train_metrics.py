@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from sklearn import metrics as skm
+
 from trainlab.train import RunningMetrics, accuracy, confusion_matrix, mse, predicted_classes, r2
 
 

@@ -47,7 +47,7 @@ def recipe(settings: Settings, dtype: str) -> RunConfig:
     ``beta_2`` and ``epsilon``; the schedule's ``lr_gamma``, ``lr_step_size`` and
     ``lr_patience`` go to the schedule that uses them.
     """
-    optimizer = "adam" if settings.solver == _params.STOCHASTIC else settings.solver
+    optimizer = "adam" if settings.solver == _params.LBFGS else settings.solver
     values: dict[str, Any] = {
         "hidden": list(settings.hidden_sizes), "activation": settings.activation,
         "init": settings.init, "norm": settings.norm, "dropout": settings.dropout,
@@ -262,7 +262,7 @@ class MLPBase(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> Any:
         settings = _params.resolve(self)
-        if incremental and settings.solver == _params.STOCHASTIC:
+        if incremental and settings.solver == _params.LBFGS:
             raise AttributeError(
                 f"{type(self).__name__}: partial_fit is only available for stochastic "
                 "solvers; solver='lbfgs' is not stochastic."
@@ -281,7 +281,7 @@ class MLPBase(BaseEstimator):
         dtype = self.model_.parameters()[0].data.dtype
         Y = Y.astype(dtype)
         X = self._scale(X, dtype)
-        if settings.solver == _params.STOCHASTIC:
+        if settings.solver == _params.LBFGS:
             _lbfgs.run(self, _stochastic.rows(X, slice(None), dtype), Y, w, self._loss_name(),
                        settings.alpha, settings.max_iter, settings.max_fun, settings.tol)
             self.best_loss_: float | None = self.loss_
@@ -327,7 +327,7 @@ class MLPBase(BaseEstimator):
         self.history_ = History()
         self._no_improvement_count = 0
         self._best_weights = [p.data.copy() for p in self.model_.parameters()]
-        stochastic = settings.solver != _params.STOCHASTIC
+        stochastic = settings.solver != _params.LBFGS
         if stochastic and settings.early_stopping:
             self.validation_scores_: list[float] | None = []
             self.best_validation_score_: float | None = -np.inf

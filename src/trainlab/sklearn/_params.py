@@ -41,7 +41,7 @@ class InvalidParameterError(ValueError, TypeError):
 
 
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
-STOCHASTIC = "lbfgs"  # the one solver that is not a trainlab optimizer
+LBFGS = "lbfgs"  # the full-batch solver; every other is a trainlab optimizer
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def resolve(estimator: Any) -> Settings:
     activation = SKLEARN_ACTIVATIONS.get(activation, activation)
     init = c.choice("init", [None, *_init.INITIALIZERS.names()])
     solver = c.choice(_alias(estimator, "optimizer", "solver"),
-                      [STOCHASTIC, *optim.OPTIMIZERS.names()])
+                      [LBFGS, *optim.OPTIMIZERS.names()])
     rate = estimator.learning_rate
     if isinstance(rate, numbers.Real) and not isinstance(rate, bool):
         lr_schedule = "constant"
@@ -253,7 +253,7 @@ def resolve(estimator: Any) -> Settings:
             f"{c.owner}: set schedule or learning_rate={settings.lr_schedule!r}, not both. "
             f"Received schedule={settings.schedule!r}."
         )
-    if solver == STOCHASTIC and (settings.dropout or settings.dropconnect):
+    if solver == LBFGS and (settings.dropout or settings.dropconnect):
         raise InvalidParameterError(
             f"{c.owner}: solver='lbfgs' needs a deterministic objective; set dropout and "
             f"dropconnect to 0. Received dropout={settings.dropout!r}, "

@@ -28,7 +28,7 @@ from trainlab.sklearn._losses import loss_and_grad, output
 
 
 def _stochastic_solver(estimator: Any) -> bool:
-    return _solver_name(estimator) != _params.STOCHASTIC
+    return _solver_name(estimator) != _params.LBFGS
 
 
 def _solver_name(estimator: Any) -> Any:

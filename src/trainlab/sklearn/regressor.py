@@ -24,7 +24,7 @@ LOSSES = ("squared_error", "poisson")
 
 def _stochastic_solver(estimator: Any) -> bool:
     solver = estimator.solver if estimator.optimizer is None else estimator.optimizer
-    return solver != _params.STOCHASTIC
+    return solver != _params.LBFGS
 
 
 class MLPRegressor(RegressorMixin, MLPBase):

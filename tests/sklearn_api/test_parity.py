@@ -12,10 +12,10 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn import neural_network as sk
 from sklearn.datasets import make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn import neural_network as sk
 from trainlab.sklearn import MLPClassifier, MLPRegressor
 
 
