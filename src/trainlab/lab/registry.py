@@ -23,6 +23,7 @@ MODULES = (
     "regularization",
     "input_normalization",
     "checklist",
+    "edge_of_stability",
 )
 
 

@@ -67,6 +67,24 @@ def hessian_operator(objective: Objective) -> LinearOperator:
                           dtype=np.float64)
 
 
+def extreme_eigenvalues(objective: Objective, k: int = 1, which: str = "LA",
+                        preconditioner: np.ndarray | None = None, tol: float = 1e-10,
+                        maxiter: int | None = None, v0: np.ndarray | None = None) -> np.ndarray:
+    """k extreme eigenvalues (ARPACK's ``which``: "LA" largest, "SA" smallest; unsorted)
+    of H, or with a positive diagonal ``preconditioner`` P (n_params,) of
+    P^{-1/2}·H·P^{-1/2}, which has the eigenvalues of P⁻¹H."""
+    n = objective.n_params
+    if preconditioner is None:
+        operator = hessian_operator(objective)
+    else:
+        scale = 1.0 / np.sqrt(preconditioner)
+        operator = LinearOperator(
+            (n, n), matvec=lambda v: scale * hvp(objective, scale * np.ravel(v)),
+            dtype=np.float64)
+    return eigsh(operator, k=k, which=which, v0=v0, tol=tol, maxiter=maxiter,
+                 return_eigenvectors=False)
+
+
 def hessian_vector_product(model: Module, loss_fn: Loss, X: Any, y: Any, v: Any) -> np.ndarray:
     """H·v, the Hessian of the mean loss at the model's parameters times v.
 
@@ -101,8 +119,8 @@ def hessian_eigenvalues(model: Module, loss_fn: Loss, X: Any, y: Any, k: int = 1
     tol = check_number(tol, f"{owner}: tol", low=0.0)
     v0 = as_generator(rng, f"{owner}: rng").standard_normal(n)
     try:
-        values = eigsh(hessian_operator(objective), k=k, which="LA" if which == "largest" else "SA",
-                       v0=v0, tol=tol, maxiter=maxiter, return_eigenvectors=False)
+        values = extreme_eigenvalues(objective, k, "LA" if which == "largest" else "SA",
+                                     tol=tol, maxiter=maxiter, v0=v0)
     except ArpackNoConvergence as error:
         raise RuntimeError(f"{owner}: Lanczos did not converge to {k} eigenvalue(s) within "
                            f"maxiter={maxiter}; raise maxiter or tol.") from error
