@@ -24,6 +24,7 @@ MODULES = (
     "input_normalization",
     "checklist",
     "edge_of_stability",
+    "saddle_points",
 )
 
 
