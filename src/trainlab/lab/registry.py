@@ -25,6 +25,7 @@ MODULES = (
     "checklist",
     "edge_of_stability",
     "saddle_points",
+    "linear_interpolation",
 )
 
 
