@@ -26,6 +26,7 @@ MODULES = (
     "edge_of_stability",
     "saddle_points",
     "linear_interpolation",
+    "lr_range_test",
 )
 
 
