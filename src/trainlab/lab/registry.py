@@ -27,6 +27,7 @@ MODULES = (
     "saddle_points",
     "linear_interpolation",
     "lr_range_test",
+    "critical_batch_size",
 )
 
 
