@@ -14,8 +14,7 @@ Evaluation": the notes' practical checklist).
   ``saturation``): a fraction above 1/2 starves the gradient.
 - **Update/weight ratio after one step.** ‖Δθ‖/‖θ‖ of each weight matrix after one
   optimizer step should be around 10⁻³ (within 30× either way): far below, learning
-  crawls; far above, it
-  is unstable.
+  crawls; far above, it is unstable.
 
 Each check gives a verdict and, when it fails, the remedy from the notes. The checks run
 on copies: the caller's model and optimizer are not changed.

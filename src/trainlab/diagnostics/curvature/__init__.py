@@ -13,6 +13,7 @@ an error). Vectors are flat, in ``model.parameters()`` order.
     loss_along(model, loss_fn, X, y, direction, alphas)
     loss_landscape(model, loss_fn, X, y, steps=21, span=1.0, rng=None)
     stability_threshold(optimizer)                         # 2/η, (2+2β)/η, Adam's
+    CurvatureMonitor(X, y, every=100)                      # a training callback
 """
 
 from trainlab.diagnostics.curvature.hessian import (
@@ -22,11 +23,17 @@ from trainlab.diagnostics.curvature.hessian import (
     hessian_trace,
     hessian_vector_product,
 )
+from trainlab.diagnostics.curvature.instrument import CurvatureMonitor, CurvatureRecord
 from trainlab.diagnostics.curvature.landscape import Landscape, loss_along, loss_landscape
 from trainlab.diagnostics.curvature.noise import gradient_noise_scale
 from trainlab.diagnostics.curvature.objective import Objective
+from trainlab.diagnostics.curvature.stability import Stability, stability_threshold
 
 __all__ = [
+    "CurvatureMonitor",
+    "CurvatureRecord",
+    "Stability",
+    "stability_threshold",
     "Landscape",
     "Objective",
     "SpectralDensity",

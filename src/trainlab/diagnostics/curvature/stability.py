@@ -56,6 +56,9 @@ def stability_threshold(optimizer: Any) -> Stability:
     """The :class:`Stability` of ``optimizer`` (SGD, Adam/AdamW, RMSprop or Adagrad) at its
     current learning rate and state. An adaptive optimizer before its first step has no
     preconditioner yet: the threshold is NaN then."""
+    if not isinstance(optimizer, (SGD, Adam, RMSprop, Adagrad)):
+        raise TypeError("stability_threshold: expected an SGD, Adam, AdamW, RMSprop or Adagrad "
+                        f"optimizer. Received: {type(optimizer).__name__}.")
     lr = float(optimizer.lr)
     if lr <= 0:
         raise ValueError(f"stability_threshold: expected an optimizer with lr > 0. "
@@ -90,12 +93,8 @@ def stability_threshold(optimizer: Any) -> Stability:
         if optimizer.centered:
             c = c - _flat([s.grad_avg for s in states]) ** 2
         return Stability((2 + 2 * mu) / lr, np.sqrt(np.maximum(c, 0)) + optimizer.eps, rule)
-    if isinstance(optimizer, Adagrad):
-        rule = "2/η_t on λ_max(P⁻¹H), P = √G+ε"
-        if not started:
-            return Stability(math.nan, None, rule)
-        lr_t = lr / (1 + (optimizer.step_count - 1) * optimizer.lr_decay)
-        return Stability(2.0 / lr_t, np.sqrt(_flat([s.sum for s in states])) + optimizer.eps,
-                         rule)
-    raise TypeError("stability_threshold: expected an SGD, Adam, AdamW, RMSprop or Adagrad "
-                    f"optimizer. Received: {type(optimizer).__name__}.")
+    rule = "2/η_t on λ_max(P⁻¹H), P = √G+ε"  # Adagrad
+    if not started:
+        return Stability(math.nan, None, rule)
+    lr_t = lr / (1 + (optimizer.step_count - 1) * optimizer.lr_decay)
+    return Stability(2.0 / lr_t, np.sqrt(_flat([s.sum for s in states])) + optimizer.eps, rule)
