@@ -271,7 +271,7 @@ def curvature_section(ctx: RunContext) -> list[Section]:
     body = ("<p>Sharpness against the optimizer's stability threshold (Cohen et al. 2021, "
             "2022), the smallest Hessian eigenvalue, the Hessian's trace, the gradient noise "
             "scale B_simple (McCandlish et al. 2018) and the distance from initialisation, on "
-            "256 training rows.</p>" + figure_html(curvature_figure(records),
+            "64 training rows.</p>" + figure_html(curvature_figure(records),
                                                    alt="curvature during training")
             + table_html(HEADER, curvature_rows(records)))
     return [Section("Curvature", body, anchor="curvature")]

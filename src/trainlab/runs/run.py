@@ -147,7 +147,7 @@ class Run:
                                    eval_batch=prepared.X_val[:256])
         self.curvature: CurvatureMonitor | None = None
         if config.monitor.curvature:
-            rows = slice(0, 256)
+            rows = slice(0, 64)
             self.curvature = CurvatureMonitor(
                 prepared.X_train[rows], prepared.scaled_targets(prepared.y_train[rows]),
                 every=config.monitor.curvature_every, seed=config.seed)

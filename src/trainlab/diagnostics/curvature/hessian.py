@@ -67,22 +67,42 @@ def hessian_operator(objective: Objective) -> LinearOperator:
                           dtype=np.float64)
 
 
+def _operator(objective: Objective, preconditioner: np.ndarray | None) -> LinearOperator:
+    """H, or with a positive diagonal P (n_params,) P^{-1/2}·H·P^{-1/2} (the eigenvalues of
+    P⁻¹H), as a symmetric LinearOperator."""
+    if preconditioner is None:
+        return hessian_operator(objective)
+    n = objective.n_params
+    scale = 1.0 / np.sqrt(preconditioner)
+    return LinearOperator((n, n), matvec=lambda v: scale * hvp(objective, scale * np.ravel(v)),
+                          dtype=np.float64)
+
+
 def extreme_eigenvalues(objective: Objective, k: int = 1, which: str = "LA",
                         preconditioner: np.ndarray | None = None, tol: float = 1e-10,
                         maxiter: int | None = None, v0: np.ndarray | None = None) -> np.ndarray:
     """k extreme eigenvalues (ARPACK's ``which``: "LA" largest, "SA" smallest; unsorted)
     of H, or with a positive diagonal ``preconditioner`` P (n_params,) of
     P^{-1/2}·H·P^{-1/2}, which has the eigenvalues of P⁻¹H."""
-    n = objective.n_params
-    if preconditioner is None:
-        operator = hessian_operator(objective)
-    else:
-        scale = 1.0 / np.sqrt(preconditioner)
-        operator = LinearOperator(
-            (n, n), matvec=lambda v: scale * hvp(objective, scale * np.ravel(v)),
-            dtype=np.float64)
-    return eigsh(operator, k=k, which=which, v0=v0, tol=tol, maxiter=maxiter,
-                 return_eigenvectors=False)
+    return eigsh(_operator(objective, preconditioner), k=k, which=which, v0=v0, tol=tol,
+                 maxiter=maxiter, return_eigenvectors=False)
+
+
+def warm_eigenpair(objective: Objective, which: str, v0: np.ndarray,
+                   preconditioner: np.ndarray | None = None, steps: int = 8) -> tuple[float,
+                                                                                   np.ndarray]:
+    """A cheap extreme eigenpair for monitoring: ``steps`` Lanczos iterations from ``v0``
+    (during training the previous measurement's eigenvector, which moves little between
+    measurements) and the extreme Ritz pair of the tridiagonal matrix. Costs ``steps``
+    products. Returns (eigenvalue, unit eigenvector); the Ritz value is a lower bound of
+    λ_max ("LA") or an upper bound of λ_min ("SA") that tightens with ``steps``."""
+    operator = _operator(objective, preconditioner)
+    basis, alpha, beta = lanczos_basis(operator.matvec, v0, min(steps, objective.n_params))
+    tri = np.diag(alpha) + np.diag(beta, 1) + np.diag(beta, -1)
+    ritz, vectors = np.linalg.eigh(tri)
+    pick = -1 if which == "LA" else 0
+    vector = basis[: len(alpha)].T @ vectors[:, pick]
+    return float(ritz[pick]), vector / np.linalg.norm(vector)
 
 
 def hessian_vector_product(model: Module, loss_fn: Loss, X: Any, y: Any, v: Any) -> np.ndarray:
@@ -181,14 +201,16 @@ class SpectralDensity:
         return float(np.sum(self.weights * self.nodes ** power) / self.nodes.shape[0])
 
 
-def lanczos(matvec: Any, v0: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def lanczos_basis(matvec: Any, v0: np.ndarray,
+                  steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``steps`` Lanczos iterations from v0 with full reorthogonalisation.
 
-    Returns (alpha (m,), beta (m−1,)), the tridiagonal matrix's diagonal and
-    off-diagonal; m ≤ steps is smaller when an invariant subspace is found.
+    Returns (basis (steps, n), alpha (m,), beta (m−1,)): the Lanczos vectors (the first m
+    rows are set) and the tridiagonal matrix's diagonal and off-diagonal; m ≤ steps is
+    smaller when an invariant subspace is found.
     """
     n = v0.size
-    basis = np.empty((steps, n))
+    basis = np.zeros((steps, n))
     alpha, beta = [], []
     q = v0 / np.linalg.norm(v0)
     for j in range(steps):
@@ -203,7 +225,13 @@ def lanczos(matvec: Any, v0: np.ndarray, steps: int) -> tuple[np.ndarray, np.nda
             break
         beta.append(b)
         q = w / b
-    return np.array(alpha), np.array(beta)
+    return basis, np.array(alpha), np.array(beta)
+
+
+def lanczos(matvec: Any, v0: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha, beta) of :func:`lanczos_basis`."""
+    _, alpha, beta = lanczos_basis(matvec, v0, steps)
+    return alpha, beta
 
 
 def hessian_spectral_density(model: Module, loss_fn: Loss, X: Any, y: Any, steps: int = 30,

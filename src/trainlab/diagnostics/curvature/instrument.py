@@ -14,7 +14,11 @@ in a float64 copy of the model with Dropout and DropConnect in evaluation mode:
   BatchNorm in training mode couples them);
 - the distance ‖θ − θ₀‖ from the parameters at the start of training.
 
-It only reads the model and optimizer: a run with and without it has identical weights.
+The eigenvalues are monitoring estimates: ``lanczos_steps`` Lanczos iterations (one
+Hessian-vector product each) warm-started from the previous measurement's eigenvectors,
+so that they tighten over the run; call
+:func:`~trainlab.diagnostics.curvature.hessian_eigenvalues` for converged values. It only
+reads the model and optimizer: a run with and without it has identical weights.
 ``seconds`` is the time it took, to compare with the training time.
 """
 
@@ -29,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from trainlab._checks import check_int
-from trainlab.diagnostics.curvature.hessian import extreme_eigenvalues, hvp, rademacher
+from trainlab.diagnostics.curvature.hessian import hvp, rademacher, warm_eigenpair
 from trainlab.diagnostics.curvature.noise import noise_scale_of, per_example_gradients
 from trainlab.diagnostics.curvature.objective import Objective
 from trainlab.diagnostics.curvature.stability import stability_threshold
@@ -89,15 +93,16 @@ def _flat(model: Module) -> np.ndarray:
 class CurvatureMonitor(Callback):
     """Measure curvature every ``every`` optimizer steps on the fixed batch (X, y).
 
-    trace_samples: Hutchinson vectors per measurement (0: no trace). noise: whether to
+    trace_samples: Hutchinson vectors per measurement (0: no trace). lanczos_steps:
+    Hessian-vector products per eigenvalue. noise: whether to
     measure B_simple (one backward pass per example of the batch). seed: the seed of the
     Lanczos start and the Hutchinson vectors. After training: ``records`` and ``seconds``.
     """
 
     order = -4
 
-    def __init__(self, X: Any, y: Any, every: int = 100, trace_samples: int = 10,
-                 noise: bool = True, seed: int = 0) -> None:
+    def __init__(self, X: Any, y: Any, every: int = 100, trace_samples: int = 2,
+                 noise: bool = True, seed: int = 0, lanczos_steps: int = 8) -> None:
         self.X = np.asarray(X)
         self.y = np.asarray(y)
         if self.X.ndim != 2 or len(self.y) != len(self.X) or len(self.X) < 2:
@@ -108,9 +113,11 @@ class CurvatureMonitor(Callback):
         self.trace_samples = check_int(trace_samples, "CurvatureMonitor: trace_samples", low=0)
         self.noise = bool(noise)
         self.seed = check_int(seed, "CurvatureMonitor: seed", low=0)
+        self.lanczos_steps = check_int(lanczos_steps, "CurvatureMonitor: lanczos_steps", low=1)
         self.records: list[CurvatureRecord] = []
         self.seconds = 0.0
         self._start: np.ndarray | None = None
+        self._vectors: list[np.ndarray] | None = None  # the last eigenvectors: warm starts
 
     def on_train_begin(self, trainer: Any) -> None:
         """Keep θ₀ (the parameters when this training begins) and measure step 0 of a fresh
@@ -137,16 +144,18 @@ class CurvatureMonitor(Callback):
                               "CurvatureMonitor")
         rng = np.random.default_rng([self.seed, step])
         n = objective.n_params
+        if self._vectors is None or self._vectors[0].size != n:
+            self._vectors = [rng.standard_normal(n) for _ in range(3)]
+        vectors = self._vectors
         with np.errstate(all="ignore"):
-            top = float(extreme_eigenvalues(objective, 1, "LA", tol=1e-4,
-                                            v0=rng.standard_normal(n))[0])
-            low = float(extreme_eigenvalues(objective, 1, "SA", tol=1e-4,
-                                            v0=rng.standard_normal(n))[0])
+            k = self.lanczos_steps
+            top, vectors[0] = warm_eigenpair(objective, "LA", vectors[0], steps=k)
+            low, vectors[1] = warm_eigenpair(objective, "SA", vectors[1], steps=k)
             stability = stability_threshold(optimizer)
             pre = math.nan
             if stability.preconditioner is not None:
-                pre = float(extreme_eigenvalues(objective, 1, "LA", stability.preconditioner,
-                                                tol=1e-4, v0=rng.standard_normal(n))[0])
+                pre, vectors[2] = warm_eigenpair(objective, "LA", vectors[2],
+                                                 stability.preconditioner, steps=k)
             trace = math.nan
             if self.trace_samples:
                 trace = float(np.mean([z @ hvp(objective, z) for z in

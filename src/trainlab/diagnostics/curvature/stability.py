@@ -60,9 +60,8 @@ def stability_threshold(optimizer: Any) -> Stability:
         raise TypeError("stability_threshold: expected an SGD, Adam, AdamW, RMSprop or Adagrad "
                         f"optimizer. Received: {type(optimizer).__name__}.")
     lr = float(optimizer.lr)
-    if lr <= 0:
-        raise ValueError(f"stability_threshold: expected an optimizer with lr > 0. "
-                         f"Received lr={lr!r}.")
+    if lr <= 0:  # a schedule at its end: a zero step is stable at any curvature
+        return Stability(math.inf, None, "η = 0")
     if isinstance(optimizer, SGD):
         beta, damp = float(optimizer.momentum), float(optimizer.dampening)
         if beta == 0:
