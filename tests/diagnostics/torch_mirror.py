@@ -28,8 +28,9 @@ def _layer(torch, layer, params):
             return bn
         mean = torch.tensor(layer.running_mean, dtype=torch.float64)
         var = torch.tensor(layer.running_var, dtype=torch.float64)
-        return lambda x: ((x - mean) / torch.sqrt(var + layer.eps)) * (w if w is not None else 1.0) \
-            + (b if b is not None else 0.0)
+        scale = w if w is not None else 1.0
+        shift = b if b is not None else 0.0
+        return lambda x: ((x - mean) / torch.sqrt(var + layer.eps)) * scale + shift
     if isinstance(layer, nn.LayerNorm):
         w = next(params) if layer.elementwise_affine else None
         b = next(params) if layer.elementwise_affine else None

@@ -12,6 +12,7 @@ from trainlab.diagnostics.doctor import run_checks
 from trainlab.diagnostics.lr_range import lr_find, plot_lr_range
 from trainlab.diagnostics.plots import new_figure, save_figure
 from trainlab.diagnostics.sections import text_table
+from trainlab.nn.losses import Loss
 from trainlab.runs.run import Run
 
 
@@ -53,15 +54,19 @@ def _session(config_file: str | None, args: argparse.Namespace) -> Run:
     return Run.in_memory(config)
 
 
-def _training_data(session: Run) -> tuple[Any, Any]:
+def _training_data(session: Run) -> tuple[Any, Any, Loss]:
+    """The training inputs, the targets in the model's units, and the run's loss."""
     X, y = session.data.split("train")
-    return X, session.data.scaled_targets(y)
+    loss = session.trainer.loss
+    if not isinstance(loss, Loss):  # a run's loss is always one of trainlab.nn's
+        raise TypeError(f"expected a trainlab.nn loss. Received: {type(loss).__name__}.")
+    return X, session.data.scaled_targets(y), loss
 
 
 def run_doctor(args: argparse.Namespace) -> int:
     session = _session(args.config, args)
-    X, y = _training_data(session)
-    checks = run_checks(session.model, session.trainer.loss, session.optimizer, X, y,
+    X, y, loss = _training_data(session)
+    checks = run_checks(session.model, loss, session.optimizer, X, y,
                         n_classes=session.data.dataset.n_classes,
                         batch_size=session.config.training.batch_size, rng=session.config.seed)
     rows = [[c.name, "pass" if c.passed else "FAIL", c.expected, c.measured] for c in checks]
@@ -81,8 +86,8 @@ def run_lr_find(args: argparse.Namespace) -> int:
         raise UsageError("options --start-lr and --end-lr: expected 0 < start < end; received "
                          f"{args.start_lr:g} and {args.end_lr:g}.")
     session = _session(args.config, args)
-    X, y = _training_data(session)
-    result = lr_find(session.model, session.trainer.loss, X, y, session.optimizer,
+    X, y, loss = _training_data(session)
+    result = lr_find(session.model, loss, X, y, session.optimizer,
                      start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps,
                      batch_size=session.config.training.batch_size, rng=session.config.seed)
     print(f"range test: {len(result.lrs)} steps from {result.lrs[0]:.2g} to "

@@ -183,7 +183,7 @@ def check_update_ratio(model: Module, loss_fn: Loss, optimizer: Any, X: np.ndarr
         fn(clone.forward(X), y)
         _backward(clone, fn.backward())
         opt.step()
-    ratios = [float(np.linalg.norm(p.data - b) / max(np.linalg.norm(b), 1e-30))
+    ratios = [float(np.linalg.norm(p.data - b)) / max(float(np.linalg.norm(b)), 1e-30)
               for (_, p), b in zip(weights, before, strict=True)]
     low, high = UPDATE_RATIO
     ok = bool(ratios) and all(low <= r <= high for r in ratios)

@@ -79,8 +79,8 @@ def run(ctx: Context) -> None:
     first = next(iter(found.values()))[0]
     plot_lr_range(first, ax_f)
     ax_f.set_title(f"range test, {next(iter(found))}")
-    for i, (arm, losses) in enumerate(curves.items()):
-        finite = np.where(np.isfinite(losses), losses, np.nan)
+    for i, (arm, curve) in enumerate(curves.items()):
+        finite = np.where(np.isfinite(curve), curve, np.nan)
         ax_g.semilogx(grid, finite, "o-", color=COLORS[i], label=f"{arm}: grid")
         ax_g.axvline(found[arm][0].suggestion, ls="--", color=COLORS[i],
                      label=f"{arm}: suggestion")

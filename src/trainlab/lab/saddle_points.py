@@ -96,7 +96,8 @@ def run(ctx: Context) -> None:
         f"GD, asymmetry {ASYMMETRY:g}": (ASYMMETRY, 0.0, 0.0),
         f"momentum 0.9, asymmetry {ASYMMETRY:g}": (ASYMMETRY, 0.9, 0.0),
     }
-    runs = {name: descend(X, Y, steps, a, m, s, ctx.seed, every) for name, (a, m, s) in arms.items()}
+    runs = {name: descend(X, Y, steps, a, m, s, ctx.seed, every)
+            for name, (a, m, s) in arms.items()}
     sym, noisy, tiny, mom = (runs[a] for a in arms)
     stall_loss, stall_index, stall_min, _ = sym["points"][-1]
     tail = sym["loss"][int(0.75 * steps):]
@@ -125,8 +126,8 @@ def run(ctx: Context) -> None:
     holds = bool(saddle) and bool(minima) and min(saddle) > 10 * max(minima)
     ctx.check("near-critical points with a high loss are saddles, low ones minima "
               "(Dauphin et al.)",
-              "at points of the noise-free runs with |∇L| < 1% of its start: every one with index > 0 has a loss "
-              "above 10× every one with index 0",
+              "at points of the noise-free runs with |∇L| < 1% of its start: every one with "
+              "index > 0 has a loss above 10× every one with index 0",
               f"index > 0: loss ≥ {min(saddle) if saddle else float('nan'):.3g} "
               f"({len(saddle)} points); index 0: loss ≤ "
               f"{max(minima) if minima else float('nan'):.3g} ({len(minima)} points)", holds)
@@ -158,7 +159,8 @@ def run(ctx: Context) -> None:
 EXPERIMENT = Experiment(
     "saddle-points",
     "Saddle points",
-    "Gradient descent from a symmetric start stalls at a saddle (a negative Hessian eigenvalue); "
-    "noise or momentum escapes it, and high-loss critical points are saddles (Dauphin et al. 2014).",
+    "Gradient descent from a symmetric start stalls at a saddle (a negative Hessian "
+    "eigenvalue); noise or momentum escapes it, and high-loss critical points are saddles "
+    "(Dauphin et al. 2014).",
     run,
 )

@@ -70,7 +70,7 @@ def stability_threshold(optimizer: Any) -> Stability:
             return Stability((2 + 2 * beta) / (lr * (1 - damp) * (1 + 2 * beta)), None,
                              "(2+2β)/(η(1−τ)(1+2β)) (Nesterov)")
         return Stability((2 + 2 * beta) / (lr * (1 - damp)), None, "(2+2β)/(η(1−τ))")
-    states = optimizer.state
+    states: list[Any] = list(optimizer.state)
     started = bool(states) and all(s is not None for s in states) and optimizer.step_count > 0
     if isinstance(optimizer, Adam):
         beta1, beta2 = optimizer.betas
