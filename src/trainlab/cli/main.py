@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from trainlab import __version__
-from trainlab.cli import evaluate, predict, report_cmd, train, ui_cmd
+from trainlab.cli import doctor, evaluate, predict, report_cmd, train, ui_cmd
 from trainlab.cli.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -48,6 +48,7 @@ def build_parser() -> Parser:
     evaluate.add_parser(sub)
     predict.add_parser(sub)
     report_cmd.add_parser(sub)
+    doctor.add_parsers(sub)
     ui_cmd.add_parser(sub)
     sub.add_parser("lab", help="run the experiments behind the notes' claims "
                    "(trainlab lab list | run NAME | run all; see 'trainlab lab --help')",
