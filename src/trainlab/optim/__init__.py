@@ -5,6 +5,7 @@ from trainlab.optim.adagrad import Adagrad, AdagradState
 from trainlab.optim.adam import Adam, AdamState, AdamW
 from trainlab.optim.base import OPTIMIZERS, Optimizer, State
 from trainlab.optim.clip import clip_grad_norm, clip_grad_value
+from trainlab.optim.cyclic import CosineAnnealingWarmRestarts, OneCycleLR
 from trainlab.optim.rmsprop import RMSprop, RMSpropState
 from trainlab.optim.schedules import (
     SCHEDULES,
@@ -15,6 +16,7 @@ from trainlab.optim.schedules import (
     StepLR,
 )
 from trainlab.optim.sgd import SGD, SGDState
+from trainlab.optim.warmup import LambdaLR, LinearLR, MultiStepLR, SequentialLR
 from trainlab.optim.weight_decay import apply_weight_decay
 
 __all__: list[str] = [
@@ -27,6 +29,12 @@ __all__: list[str] = [
     "AdamState",
     "AdamW",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "SequentialLR",
     "ExponentialLR",
     "LRScheduler",
     "Optimizer",
