@@ -153,7 +153,7 @@ class ScheduleConfig:
 
     schedule: str = _setting("cosine", "choice", "learning-rate schedule", choices=_schedules)
     gamma: float | None = _setting(None, "float", "decay factor (exponential: default 0.95; "
-                                   "step: 0.1)", low=0.0, open_low=True, optional=True,
+                                   "step, multistep: 0.1)", low=0.0, open_low=True, optional=True,
                                    neutral=None)
     step_size: int | None = _setting(None, "int", "step: epochs between decays (default 10)",
                                      low=1, optional=True, neutral=10)
@@ -169,6 +169,19 @@ class ScheduleConfig:
                                             param="patience", neutral=5)
     min_lr: float | None = _setting(None, "float", "plateau: the lowest learning rate "
                                     "(default 0)", low=0.0, optional=True, neutral=0.0)
+    milestones: tuple[int, ...] | None = _setting(None, "ints", "multistep: the epochs at "
+                                                  "which the rate is multiplied by --gamma, "
+                                                  "e.g. 30,60", optional=True, metavar="N,N",
+                                                  neutral=None)
+    max_lr: float | None = _setting(None, "float", "onecycle: the peak learning rate (default: "
+                                    "--lr)", low=0.0, open_low=True, optional=True, neutral=None)
+    warmup_epochs: int = _setting(0, "int", "epochs of linear warmup before the schedule (with "
+                                  "none, exponential, step, cosine, linear or multistep)",
+                                  low=0)
+    warmup_start_factor: float | None = _setting(None, "float", "warmup: the first epoch's rate "
+                                                 "as a fraction of --lr (default 1/3)",
+                                                 low=0.0, high=1.0, open_low=True,
+                                                 optional=True, neutral=None)
     schedule_options: dict[str, Any] | None = _setting(
         None, "options", "other hyperparameters of the schedule, as KEY=VALUE", optional=True,
         metavar="KEY=VALUE")

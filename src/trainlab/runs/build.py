@@ -19,10 +19,9 @@ from trainlab.models import MLPConfig, build_mlp
 from trainlab.recipe import (
     RunConfig,
     SettingError,
+    make_schedule,
     optimizer_class,
     optimizer_kwargs,
-    schedule_class,
-    schedule_kwargs,
 )
 from trainlab.train.protocols import Loss, Optimizer, Schedule
 
@@ -125,16 +124,12 @@ def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> Optimizer:
                            f"{' '.join(str(exc).split())}") from None
 
 
-def build_schedule(config: RunConfig, optimizer: Optimizer) -> Schedule | None:
-    """The learning-rate schedule named by the recipe, or None."""
-    cls = schedule_class(config)
-    if cls is None:
-        return None
-    try:
-        return cls(optimizer, **schedule_kwargs(config))
-    except (ValueError, TypeError) as exc:
-        raise SettingError(f"setting 'schedule' (--schedule) = {config.schedule.schedule!r}: "
-                           f"{' '.join(str(exc).split())}") from None
+def build_schedule(config: RunConfig, optimizer: Optimizer,
+                   steps_per_epoch: int = 1) -> Schedule | None:
+    """The learning-rate schedule named by the recipe (behind its warmup), or None;
+    ``steps_per_epoch``: the optimizer steps of one epoch, which the schedules stepped
+    per step (onecycle, cosine_restarts) count in."""
+    return make_schedule(config, optimizer, steps_per_epoch)
 
 
 class InputSpaceTransform:

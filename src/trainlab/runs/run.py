@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import __version__
+from trainlab.data import num_batches
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
 from trainlab.diagnostics.serialize import monitor_from_dict
 from trainlab.recipe import (
@@ -136,7 +137,8 @@ class Run:
                                                           self.seeds.model,
                                                           rows=len(prepared.X_train))
         self.optimizer = build.build_optimizer(config, self.model.parameters())
-        self.schedule = build.build_schedule(config, self.optimizer)
+        self.schedule = build.build_schedule(
+            config, self.optimizer, num_batches(len(prepared.X_train), config.training.batch_size))
         transform = build.build_transform(config, ds.image_shape, prepared.scaler)
         self.monitor: Monitor | None = None
         if config.monitor.monitor:
@@ -565,7 +567,16 @@ def _stretch_schedule(config: RunConfig, new_config: RunConfig, derived: tuple[s
                       checkpoint: Checkpoint | None) -> tuple[RunConfig, str | None]:
     """A resume with another total: a cosine schedule whose length followed the old total
     is stretched to the new one, from the current learning rate (it never restarts or
-    rises); a schedule that already ended is refused."""
+    rises); a schedule that already ended is refused, and so is a one-cycle schedule or a
+    warmup whose length followed the old total."""
+    schedule = config.schedule
+    if checkpoint is not None and (schedule.schedule == "onecycle" or (
+            schedule.warmup_epochs > 0 and "t_max" in derived and schedule.schedule == "cosine")):
+        what = ("the one-cycle schedule spans" if schedule.schedule == "onecycle"
+                else "the cosine schedule after the warmup spans")
+        raise RunError(f"--resume: {what} the run's {old_total} epochs; training to {total} "
+                       "would break it. Start a new run with the total you want"
+                       f"{'' if schedule.schedule == 'onecycle' else ', or set --t-max'}.")
     if config.schedule.schedule != "cosine" or "t_max" not in derived or total < old_total:
         return new_config, None
     if checkpoint is None:  # nothing trained yet: the schedule simply follows the new total

@@ -171,11 +171,13 @@ def weights_finite(model: Module) -> bool:
 
 
 class LRScheduler(Callback):
-    """Step a learning-rate schedule once per epoch, after validation.
+    """Step a learning-rate schedule once per epoch, after validation, or after every
+    optimizer step when the schedule's ``interval`` is ``"step"`` (OneCycleLR,
+    CosineAnnealingWarmRestarts).
 
     ``ReduceLROnPlateau`` gets the monitored metric (``val_loss`` by default);
     every other schedule is stepped without arguments. The ``lr`` column of the
-    history is the rate used during the epoch, before this step.
+    history is the rate at the start of the epoch.
     """
 
     order = -10
@@ -194,6 +196,15 @@ class LRScheduler(Callback):
     def needs_metric(self) -> bool:
         return isinstance(self.schedule, ReduceLROnPlateau)
 
+    @property
+    def per_step(self) -> bool:
+        """Whether the schedule is stepped after every optimizer step."""
+        return getattr(self.schedule, "interval", "epoch") == "step"
+
+    def on_batch_end(self, trainer: TrainerView, batch: int, loss: float) -> None:
+        if self.per_step:
+            self.schedule.step()
+
     def on_train_begin(self, trainer: TrainerView) -> None:
         if self.needs_metric:
             check_monitor_available(trainer, self.monitor, "LRScheduler(ReduceLROnPlateau)")
@@ -201,7 +212,7 @@ class LRScheduler(Callback):
     def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
         if self.needs_metric:
             self.schedule.step(monitored(logs, self.monitor, "LRScheduler(ReduceLROnPlateau)"))
-        else:
+        elif not self.per_step:
             self.schedule.step()
 
 

@@ -76,9 +76,10 @@ def _positive_or_none(value: Any, name: str) -> float | None:
 class Trainer:
     """Train ``model`` on (X, y) with ``loss`` and ``optimizer``; see :meth:`fit`.
 
-    schedule: a trainlab.optim schedule, stepped once per epoch after validation
-        (ReduceLROnPlateau gets ``val_loss``; pass ``LRScheduler(schedule, monitor=...)``
-        as a callback to monitor something else).
+    schedule: a trainlab.optim schedule, stepped once per epoch after validation, or
+        after every optimizer step when its ``interval`` is ``"step"`` (OneCycleLR,
+        CosineAnnealingWarmRestarts). ReduceLROnPlateau gets ``val_loss``; pass
+        ``LRScheduler(schedule, monitor=...)`` as a callback to monitor something else.
     clip_norm / clip_value: clip the gradients by global L2 norm, or elementwise by
         value, before each step (one of the two).
     callbacks: :class:`~trainlab.train.Callback` objects.
