@@ -26,6 +26,7 @@ import numpy as np
 from trainlab._checks import check_input, check_int, check_number
 from trainlab._rng import RngLike, as_generator
 from trainlab.data import iterate_minibatches, num_batches
+from trainlab.nn.losses import check_sample_weight
 from trainlab.nn.module import Module, Sequential
 from trainlab.optim import clip_grad_norm, clip_grad_value
 from trainlab.train.callbacks import (
@@ -183,6 +184,7 @@ class Trainer:
         self.target_epochs = 0
         self.batches_per_epoch = 0
         self._params = model.parameters()
+        self._sample_weight: np.ndarray | None = None
         # The input width, from the first layer that declares one (checked before training).
         widths = (getattr(m, "in_features", None) for m in model.modules())
         self._in_features = next((w for w in widths if isinstance(w, int)), None)
@@ -207,12 +209,16 @@ class Trainer:
         epochs: int = 10,
         batch_size: int = 32,
         validation_data: tuple[Any, Any] | None = None,
+        sample_weight: Any = None,
     ) -> History:
         """Train until ``epochs`` epochs are completed in total, or until stopped.
 
         X: (n, features) floats, cast to the model's dtype. y: (n,) class labels for
         classification ((n,) 0/1 for BCEWithLogitsLoss), (n,) or (n, k) targets for
         regression. validation_data: (X_val, y_val), evaluated after every epoch.
+        sample_weight: (n,) weights >= 0 of the training examples; each batch's loss is
+        then ``Σ s_i·l_i / Σ s_i·d_i`` (see :mod:`trainlab.nn.losses`; the loss is called
+        with ``sample_weight=``). Validation is not weighted.
 
         A trainer that has already run (or was restored from a checkpoint) continues
         from its epoch counter: ``fit(epochs=6)`` after 3 epochs runs epochs 4 to 6.
@@ -224,6 +230,8 @@ class Trainer:
         epochs = check_int(epochs, "fit: epochs", low=0)
         batch_size = check_int(batch_size, "fit: batch_size", low=1)
         X, y, labels = self._prepare(X, y, "fit")
+        self._sample_weight = (None if sample_weight is None
+                               else check_sample_weight(sample_weight, X.shape[0], "fit"))
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -319,7 +327,8 @@ class Trainer:
         running = RunningMetrics(self.task, ss_tot)
         for b, index in enumerate(iterate_minibatches(X.shape[0], batch_size, self.rng)):
             batch_labels = None if labels is None else labels[index]
-            if not self._step(b, X[index], y[index], batch_labels, running):
+            weights = None if self._sample_weight is None else self._sample_weight[index]
+            if not self._step(b, X[index], y[index], batch_labels, running, weights):
                 elapsed = time.perf_counter() - start
                 self.history.append(
                     {"epoch": epoch, **running.result(), "lr": lr, "epoch_time": elapsed}
@@ -360,6 +369,7 @@ class Trainer:
         y: np.ndarray,
         labels: np.ndarray | None,
         running: RunningMetrics,
+        weights: np.ndarray | None = None,
     ) -> bool:
         """One optimizer step on a minibatch; False when the NaN guard stopped training."""
         if self.transform is not None:
@@ -377,7 +387,10 @@ class Trainer:
             p.grad.fill(0)
         try:
             out = model.forward(x)
-            loss = self.loss(out, y)
+            if weights is None:
+                loss = self.loss(out, y)
+            else:  # a loss that takes sample weights (every trainlab.nn loss)
+                loss = self.loss(out, y, sample_weight=weights)  # type: ignore[call-arg]
         except ValueError as exc:
             if self.nan_guard and is_non_finite_error(exc):
                 return self._diverge(b, f"the forward pass produced NaN or infinite values ({exc})")
@@ -449,6 +462,7 @@ def fit(
     epochs: int = 10,
     batch_size: int = 32,
     validation_data: tuple[Any, Any] | None = None,
+    sample_weight: Any = None,
     schedule: Schedule | None = None,
     clip_norm: float | None = None,
     clip_value: float | None = None,
@@ -478,4 +492,5 @@ def fit(
         verbose=verbose,
         nan_guard=nan_guard,
     )
-    return trainer.fit(X, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data)
+    return trainer.fit(X, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+                       sample_weight=sample_weight)
