@@ -211,6 +211,10 @@ class TrainingConfig:
                                            "on for regression, off for classification)",
                                            optional=True, neutral=None)
     patience: int = _setting(10, "int", "early stopping: epochs without improvement", low=1)
+    class_weight: str | None = _setting(None, "str", "classification: weigh the loss per class: "
+                                        "balanced (n/(classes·n_c) from the training split) or "
+                                        "CLASS=WEIGHT pairs, e.g. 0=1,1=4.5", optional=True,
+                                        metavar="SPEC", neutral=None)
     backend: str = _setting("auto", "choice", "compute backend of the layers and the optimizer: "
                             "auto (the fastest available), numpy (the reference) or numba "
                             "(compiled loops); every backend gives the same numbers",

@@ -33,6 +33,7 @@ from trainlab.optim import (
 )
 from trainlab.recipe.config import NEUTRAL, SECTIONS, SETTINGS, RunConfig
 from trainlab.recipe.settings import SettingError
+from trainlab.train.weights import parse_class_weight
 
 OPTIMIZER_SETTINGS = ("lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps",
                       "alpha", "amsgrad", "centered")
@@ -126,6 +127,7 @@ def _applicability(config: RunConfig, name: str, task: str | None = None) -> tup
                    f"data {data.data!r} (only csv: files have columns to choose)"),
         "task": (is_file, f"data {data.data!r} (a named dataset has its own task)"),
         "target_scaler": ((task or data.task) != "classification", "a classification task"),
+        "class_weight": ((task or data.task) != "regression", "a regression task"),
     }
     return rules.get(name, (True, "this run"))
 
@@ -192,6 +194,12 @@ def validate_config(config: RunConfig, where: str = "") -> None:
         raise SettingError(f"{where}settings 'val_fraction' and 'test_fraction' must add up to "
                            "less than 1 to leave training data; received "
                            f"{data.val_fraction!r} + {data.test_fraction!r}.")
+    if training.class_weight is not None:
+        try:
+            parse_class_weight(training.class_weight)
+        except ValueError as exc:
+            raise SettingError(f"{where}setting 'class_weight' (--class-weight): "
+                               f"{' '.join(str(exc).split())}") from None
     check_applicable(config, where)
     _try_components(config, where)
 

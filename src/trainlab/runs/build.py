@@ -24,6 +24,7 @@ from trainlab.recipe import (
     optimizer_kwargs,
 )
 from trainlab.train.protocols import Loss, Optimizer, Schedule
+from trainlab.train.weights import class_weights
 
 
 def model_config(config: RunConfig, in_features: int, out_features: int,
@@ -103,12 +104,28 @@ def build_model(config: RunConfig, in_features: int, out_features: int,
     return architecture, model
 
 
-def build_loss(task: str, binary: bool = False) -> Loss:
+def build_loss(task: str, binary: bool = False, weight: np.ndarray | None = None) -> Loss:
     """Cross-entropy on logits for classification (BCE on one logit when ``binary``),
-    mean squared error for regression."""
+    mean squared error for regression; ``weight``: the class weights of the cross-entropy
+    (one per class)."""
     if task == "classification":
-        return nn.BCEWithLogitsLoss() if binary else nn.CrossEntropyLoss()
+        if binary:
+            return nn.BCEWithLogitsLoss()
+        return nn.CrossEntropyLoss() if weight is None else nn.CrossEntropyLoss(weight=weight)
     return nn.MSELoss()
+
+
+def loss_weight(config: RunConfig, task: str, labels: np.ndarray,
+                n_classes: int | None) -> np.ndarray | None:
+    """The class weights the recipe asks for (``class_weight``), from the training labels;
+    None without them. Refused for a regression task."""
+    spec = config.training.class_weight
+    if spec is None:
+        return None
+    if task != "classification" or n_classes is None:
+        raise SettingError(f"setting 'class_weight' (--class-weight) = {spec!r} does not apply "
+                           "to a regression task; remove it.")
+    return class_weights(spec, labels, n_classes)
 
 
 def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> Optimizer:

@@ -137,6 +137,8 @@ class Run:
                                                           self.seeds.model,
                                                           rows=len(prepared.X_train))
         self.optimizer = build.build_optimizer(config, self.model.parameters())
+        self.class_weight = build.loss_weight(config, self.task, prepared.y_train,
+                                              ds.n_classes)
         self.schedule = build.build_schedule(
             config, self.optimizer, num_batches(len(prepared.X_train), config.training.batch_size))
         transform = build.build_transform(config, ds.image_shape, prepared.scaler)
@@ -163,7 +165,8 @@ class Run:
         every += [cb for cb in (self.monitor, self.early) if cb is not None]
         every += list(callbacks)
         self.trainer = Trainer(
-            self.model, build.build_loss(self.task), self.optimizer, schedule=self.schedule,
+            self.model, build.build_loss(self.task, weight=self.class_weight), self.optimizer,
+            schedule=self.schedule,
             clip_norm=config.training.clip_norm, clip_value=config.training.clip_value,
             callbacks=every, transform=transform, task=self.task, rng=self.seeds.trainer,
             verbose=0,

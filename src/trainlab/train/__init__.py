@@ -35,8 +35,10 @@ from trainlab.train.progress import EpochLog, ProgressBar
 from trainlab.train.protocols import TrainerView
 from trainlab.train.state import module_generators
 from trainlab.train.targets import infer_task
+from trainlab.train.weights import class_weights
 
 __all__ = [
+    "class_weights",
     "Trainer",
     "fit",
     "History",
