@@ -26,12 +26,13 @@ from trainlab.nn.losses import (
 )
 from trainlab.nn.module import Module, Parameter, Sequential
 from trainlab.nn.normalization import BatchNorm, LayerNorm
+from trainlab.nn.residual import Residual
 
 __all__ = [
     "ACTIVATIONS", "LOSSES",
     "Linear", "Dropout", "DropConnect",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "Softmax", "Identity",
-    "Module", "Parameter", "Sequential",
+    "Module", "Parameter", "Sequential", "Residual",
     "BatchNorm", "LayerNorm",
     "Loss", "MSELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "HuberLoss",
 ]

@@ -114,6 +114,8 @@ class ModelConfig:
     dropconnect: float = _setting(0.0, "float", "DropConnect rate of the hidden weights",
                                   low=0.0, high=1.0, open_high=True)
     dtype: str = _setting("float32", "choice", "float32 or float64", choices=DTYPES)
+    residual: bool = _setting(False, "bool", "residual hidden blocks: h + f(h) around each "
+                              "hidden layer as wide as the one before it")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def model_config(config: RunConfig, in_features: int, out_features: int,
                                  out_features=out_features, activation=m.activation,
                                  init=m.init, norm=m.norm, dropout=m.dropout,
                                  dropconnect=m.dropconnect, dtype=m.dtype,
-                                 output_init=m.output_init)
+                                 output_init=m.output_init, residual=m.residual)
     except ValueError as exc:
         raise SettingError(f"model settings: {' '.join(str(exc).split())}") from None
     check_size(architecture, config.training.batch_size if rows is None
