@@ -196,6 +196,8 @@ class Loss:
         self._dtype: np.dtype = np.dtype(np.float64)  # pred's, set by _terms
 
     def __call__(self, pred: Any, target: Any, sample_weight: Any = None) -> Any:
+        if sample_weight is None:  # (a subclass's forward may take two arguments)
+            return self.forward(pred, target)
         return self.forward(pred, target, sample_weight)
 
     def _plain(self) -> bool:
