@@ -3,6 +3,7 @@ gradient clipping."""
 
 from trainlab.optim.adagrad import Adagrad, AdagradState
 from trainlab.optim.adam import Adam, AdamState, AdamW
+from trainlab.optim.averaging import AveragedModel, update_bn
 from trainlab.optim.base import OPTIMIZERS, Optimizer, State
 from trainlab.optim.clip import clip_grad_norm, clip_grad_value
 from trainlab.optim.cyclic import CosineAnnealingWarmRestarts, OneCycleLR
@@ -26,6 +27,7 @@ __all__: list[str] = [
     "Adagrad",
     "AdagradState",
     "Adam",
+    "AveragedModel",
     "AdamState",
     "AdamW",
     "CosineAnnealingLR",
@@ -47,4 +49,5 @@ __all__: list[str] = [
     "apply_weight_decay",
     "clip_grad_norm",
     "clip_grad_value",
+    "update_bn",
 ]
