@@ -328,8 +328,7 @@ class Run:
             "stop_reason": trainer.history.stop_reason,
             "diverged": trainer.history.diverged,
             "best_epoch": None if early is None or not early.best_epoch else int(early.best_epoch),
-            "restored_best": bool(early is not None and early.stopped_epoch
-                                  and early.best_state is not None),
+            "restored_best": bool(early is not None and early.restored_epoch),
             "seconds": round(self.previous.get("seconds", 0.0) + self.seconds, 3),
             "command": self.command,
             **extra,
