@@ -78,6 +78,7 @@ def test_warmup_then_cosine_per_epoch(tmp_path):
     {"schedule": "onecycle"},
     {"schedule": "cosine_restarts", "schedule_options": {"T_0": 7, "T_mult": 2}},
     {"warmup_epochs": 2, "schedule": "step", "step_size": 1},
+    {"optimizer": "adamw", "decay_bias": False, "class_weight": "balanced"},
 ])
 def test_resume_is_exact(tmp_path, extra):
     config = from_flat({**SMALL, **extra})

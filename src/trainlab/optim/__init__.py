@@ -18,7 +18,7 @@ from trainlab.optim.schedules import (
 )
 from trainlab.optim.sgd import SGD, SGDState
 from trainlab.optim.warmup import LambdaLR, LinearLR, MultiStepLR, SequentialLR
-from trainlab.optim.weight_decay import apply_weight_decay
+from trainlab.optim.weight_decay import apply_weight_decay, decay_groups
 
 __all__: list[str] = [
     "OPTIMIZERS",
@@ -49,5 +49,6 @@ __all__: list[str] = [
     "apply_weight_decay",
     "clip_grad_norm",
     "clip_grad_value",
+    "decay_groups",
     "update_bn",
 ]

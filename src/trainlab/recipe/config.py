@@ -131,6 +131,9 @@ class OptimizerConfig:
                                      "> 0)", optional=True, neutral=False)
     weight_decay: float | None = _setting(None, "float", "L2 penalty (adamw: decoupled decay)",
                                           low=0.0, optional=True, neutral=0.0)
+    decay_bias: bool = _setting(True, "bool", "apply the weight decay to biases and "
+                                "normalisation parameters too (--no-decay-bias: to the weight "
+                                "matrices only)")
     beta1: float | None = _setting(None, "float", "first-moment decay (adam, adamw)", low=0.0,
                                    high=1.0, open_high=True, optional=True, neutral=0.9)
     beta2: float | None = _setting(None, "float", "second-moment decay (adam, adamw)",

@@ -94,6 +94,10 @@ def _applicability(config: RunConfig, name: str, task: str | None = None) -> tup
         takes = "betas" in keywords if name in BETAS else SETTINGS[name].keyword in keywords
         accepted = ", ".join(k for k in keywords if k != "backend")
         return takes, f"optimizer {config.optimizer.optimizer!r} (it takes {accepted})"
+    if name == "decay_bias":
+        keywords = _signature_defaults(optimizer_class(config))
+        return "weight_decay" in keywords, (f"optimizer {config.optimizer.optimizer!r} (it has "
+                                            "no weight_decay)")
     if name in WARMUP_SETTINGS:
         cls = schedule_class(config)
         warmable = cls is None or (getattr(cls, "interval", "epoch") == "epoch"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import data, nn
+from trainlab import data, nn, optim
 from trainlab.models import MLPConfig, build_mlp
 from trainlab.recipe import (
     RunConfig,
@@ -134,8 +134,11 @@ def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> Optimizer:
     kwargs = optimizer_kwargs(config)
     if "backend" in inspect.signature(cls).parameters:  # a plugin may have no backends
         kwargs.setdefault("backend", config.training.backend)
+    groups: Any = params
+    if not config.optimizer.decay_bias and "weight_decay" in inspect.signature(cls).parameters:
+        groups = optim.decay_groups([(str(i), p) for i, p in enumerate(params)])
     try:
-        return cls(params, **kwargs)
+        return cls(groups, **kwargs)
     except (ValueError, TypeError) as exc:
         raise SettingError(f"setting 'optimizer' (--optimizer) = {config.optimizer.optimizer!r}: "
                            f"{' '.join(str(exc).split())}") from None
