@@ -216,6 +216,10 @@ class TrainingConfig:
                                            "on for regression, off for classification)",
                                            optional=True, neutral=None)
     patience: int = _setting(10, "int", "early stopping: epochs without improvement", low=1)
+    metrics: str | None = _setting(None, "str", "classification: more validation metrics, comma-"
+                                   "separated: precision, recall, f1 (macro), their _per_class "
+                                   "forms, roc_auc (binary), topK_accuracy (e.g. top3_accuracy)",
+                                   optional=True, metavar="NAMES", neutral=None)
     class_weight: str | None = _setting(None, "str", "classification: weigh the loss per class: "
                                         "balanced (n/(classes·n_c) from the training split) or "
                                         "CLASS=WEIGHT pairs, e.g. 0=1,1=4.5", optional=True,

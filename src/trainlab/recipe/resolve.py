@@ -33,6 +33,7 @@ from trainlab.optim import (
 )
 from trainlab.recipe.config import NEUTRAL, SECTIONS, SETTINGS, RunConfig
 from trainlab.recipe.settings import SettingError
+from trainlab.train.scores import check_metrics
 from trainlab.train.weights import parse_class_weight
 
 OPTIMIZER_SETTINGS = ("lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps",
@@ -132,6 +133,7 @@ def _applicability(config: RunConfig, name: str, task: str | None = None) -> tup
         "task": (is_file, f"data {data.data!r} (a named dataset has its own task)"),
         "target_scaler": ((task or data.task) != "classification", "a classification task"),
         "class_weight": ((task or data.task) != "regression", "a regression task"),
+        "metrics": ((task or data.task) != "regression", "a regression task"),
     }
     return rules.get(name, (True, "this run"))
 
@@ -198,6 +200,12 @@ def validate_config(config: RunConfig, where: str = "") -> None:
         raise SettingError(f"{where}settings 'val_fraction' and 'test_fraction' must add up to "
                            "less than 1 to leave training data; received "
                            f"{data.val_fraction!r} + {data.test_fraction!r}.")
+    if training.metrics is not None:
+        try:
+            check_metrics(training.metrics)
+        except (ValueError, TypeError) as exc:
+            raise SettingError(f"{where}setting 'metrics' (--metrics): "
+                               f"{' '.join(str(exc).split())}") from None
     if training.class_weight is not None:
         try:
             parse_class_weight(training.class_weight)

@@ -24,6 +24,7 @@ from trainlab.recipe import (
     optimizer_kwargs,
 )
 from trainlab.train.protocols import Loss, Optimizer, Schedule
+from trainlab.train.scores import check_metrics
 from trainlab.train.weights import class_weights
 
 
@@ -113,6 +114,18 @@ def build_loss(task: str, binary: bool = False, weight: np.ndarray | None = None
             return nn.BCEWithLogitsLoss()
         return nn.CrossEntropyLoss() if weight is None else nn.CrossEntropyLoss(weight=weight)
     return nn.MSELoss()
+
+
+def metric_names(config: RunConfig, task: str) -> tuple[str, ...]:
+    """The extra validation metrics the recipe asks for (``metrics``); refused for a
+    regression task."""
+    spec = config.training.metrics
+    if spec is None:
+        return ()
+    if task != "classification":
+        raise SettingError(f"setting 'metrics' (--metrics) = {spec!r} does not apply to a "
+                           "regression task; remove it.")
+    return check_metrics(spec)
 
 
 def loss_weight(config: RunConfig, task: str, labels: np.ndarray,

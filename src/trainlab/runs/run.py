@@ -169,7 +169,7 @@ class Run:
             schedule=self.schedule,
             clip_norm=config.training.clip_norm, clip_value=config.training.clip_value,
             callbacks=every, transform=transform, task=self.task, rng=self.seeds.trainer,
-            verbose=0,
+            verbose=0, metrics=build.metric_names(config, self.task),
         )
         if checkpoint is not None:
             try:

@@ -106,13 +106,18 @@ class LambdaCallback(Callback):
 
 
 def resolve_mode(monitor: str, mode: str, owner: str) -> str:
-    """``"min"`` or ``"max"``; ``"auto"`` is max for accuracy and r2, min otherwise."""
+    """``"min"`` or ``"max"``; ``"auto"`` is max for accuracy, r2 and the scores (precision,
+    recall, f1, roc_auc, and their per-class columns), min otherwise."""
     if not isinstance(monitor, str) or not monitor:
         raise TypeError(f"{owner}: monitor must be a metric name. Received: {monitor!r}.")
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max'. Received: {mode!r}.")
     if mode == "auto":
-        return "max" if monitor.endswith(("accuracy", "r2")) else "min"
+        scores = ("precision", "recall", "f1", "roc_auc")
+        name = monitor[4:] if monitor.startswith("val_") else monitor
+        higher = monitor.endswith(("accuracy", "r2")) or name.split("_")[0] in scores or \
+            name.startswith("roc_auc")
+        return "max" if higher else "min"
     return mode
 
 

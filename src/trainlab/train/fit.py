@@ -48,6 +48,7 @@ from trainlab.train.history import History
 from trainlab.train.metrics import RunningMetrics
 from trainlab.train.progress import ProgressBar, progress_callback
 from trainlab.train.protocols import Loss, Optimizer, Schedule, SkipsInputGrad
+from trainlab.train.scores import check_metrics
 from trainlab.train.state import load_trainer_state, trainer_state
 from trainlab.train.targets import TASKS, infer_task, prepare
 
@@ -91,6 +92,10 @@ class Trainer:
     nan_guard: stop with a :class:`DivergenceWarning` naming the epoch and step when
         the loss or a gradient becomes NaN or infinite; the failing update is not applied.
     eval_batch_size: rows per forward pass in :meth:`evaluate` and :meth:`predict`.
+    metrics: classification metrics beyond accuracy, by name (``"f1"``, ``"precision"``,
+        ``"recall"``, their ``"_per_class"`` forms, ``"roc_auc"`` for a binary task,
+        ``"top3_accuracy"``; :mod:`trainlab.train.scores`), computed in evaluation mode on
+        the validation data after every epoch (``val_f1``, ...) and by :meth:`evaluate`.
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class Trainer:
         verbose: int = 1,
         nan_guard: bool = True,
         eval_batch_size: int = 1024,
+        metrics: Iterable[str] = (),
     ) -> None:
         if not isinstance(model, Module):
             raise TypeError(
@@ -147,6 +153,11 @@ class Trainer:
         self.rng = as_generator(rng, "Trainer: rng")
         self.nan_guard = bool(nan_guard)
         self.eval_batch_size = check_int(eval_batch_size, "Trainer: eval_batch_size", low=1)
+        self.metrics = check_metrics(list(metrics) if not isinstance(metrics, str) else metrics,
+                                     "Trainer: metrics")
+        if self.metrics and self.task != "classification":
+            raise ValueError(f"Trainer: metrics {list(self.metrics)} are classification "
+                             f"metrics; the task is {self.task!r}.")
 
         callbacks = list(callbacks)
         for i, cb in enumerate(callbacks):
@@ -449,7 +460,7 @@ class Trainer:
         self, X: np.ndarray, y: np.ndarray, labels: np.ndarray | None
     ) -> dict[str, float]:
         return evaluate_batches(self.model, self.loss, X, y, labels, self.task,
-                                self.eval_batch_size)
+                                self.eval_batch_size, self.metrics)
 
 
 def fit(
@@ -472,6 +483,7 @@ def fit(
     rng: RngLike = None,
     verbose: int = 1,
     nan_guard: bool = True,
+    metrics: Iterable[str] = (),
 ) -> History:
     """Train in one call: ``Trainer(model, loss, optimizer, ...).fit(X, y, ...)``.
 
@@ -491,6 +503,7 @@ def fit(
         rng=rng,
         verbose=verbose,
         nan_guard=nan_guard,
+        metrics=metrics,
     )
     return trainer.fit(X, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
                        sample_weight=sample_weight)
