@@ -72,3 +72,17 @@ def test_scores_are_maximised_when_monitored():
     assert resolve_mode("val_roc_auc", "auto", "x") == "max"
     assert resolve_mode("val_recall_3", "auto", "x") == "max"
     assert resolve_mode("val_loss", "auto", "x") == "min"
+
+
+def test_a_run_records_the_selected_metrics():
+    from trainlab.recipe import SettingError, from_flat
+    from trainlab.runs.run import Run
+
+    run = Run.in_memory(from_flat({"data": "iris", "hidden": [8], "epochs": 1, "monitor": False,
+                                   "metrics": "f1,top2_accuracy"}))
+    run.train()
+    assert {"val_f1", "val_top2_accuracy"} <= set(run.trainer.history.rows[-1])
+    with pytest.raises(SettingError, match="metrics.*regression"):
+        Run.in_memory(from_flat({"data": "diabetes", "metrics": "f1", "monitor": False}))
+    with pytest.raises(SettingError, match="metrics"):
+        from_flat({"metrics": "f1,accuracy2"})
