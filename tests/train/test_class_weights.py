@@ -27,8 +27,10 @@ def test_a_mapping_and_its_text_form():
 
 def test_a_run_weighs_its_cross_entropy():
     run = Run.in_memory(from_flat({"data": "iris", "hidden": [4], "epochs": 1,
-                                   "monitor": False, "class_weight": "0=2,1=1,2=0.5"}))
+                                   "monitor": False, "class_weight": "0=2,1=1,2=0.5",
+                                   "label_smoothing": 0.1}))
     assert run.trainer.loss.weight.tolist() == [2.0, 1.0, 0.5]
+    assert run.trainer.loss.label_smoothing == 0.1
     run.train()
 
 
@@ -36,3 +38,8 @@ def test_a_run_weighs_its_cross_entropy():
 def test_bad_class_weight_is_refused(text):
     with pytest.raises(SettingError, match="class_weight"):
         from_flat({"class_weight": text})
+
+
+def test_label_smoothing_is_refused_for_regression():
+    with pytest.raises(SettingError, match="label_smoothing.*does not apply"):
+        Run.in_memory(from_flat({"data": "diabetes", "label_smoothing": 0.1, "monitor": False}))

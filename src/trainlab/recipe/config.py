@@ -216,6 +216,9 @@ class TrainingConfig:
                                            "on for regression, off for classification)",
                                            optional=True, neutral=None)
     patience: int = _setting(10, "int", "early stopping: epochs without improvement", low=1)
+    label_smoothing: float = _setting(0.0, "float", "classification: cross-entropy against "
+                                      "(1 − ε)·onehot + ε/classes", low=0.0, high=1.0,
+                                      open_high=True)
     metrics: str | None = _setting(None, "str", "classification: more validation metrics, comma-"
                                    "separated: precision, recall, f1 (macro), their _per_class "
                                    "forms, roc_auc (binary), topK_accuracy (e.g. top3_accuracy)",

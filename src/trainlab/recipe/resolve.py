@@ -134,6 +134,7 @@ def _applicability(config: RunConfig, name: str, task: str | None = None) -> tup
         "target_scaler": ((task or data.task) != "classification", "a classification task"),
         "class_weight": ((task or data.task) != "regression", "a regression task"),
         "metrics": ((task or data.task) != "regression", "a regression task"),
+        "label_smoothing": ((task or data.task) != "regression", "a regression task"),
     }
     return rules.get(name, (True, "this run"))
 

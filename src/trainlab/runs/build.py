@@ -105,14 +105,20 @@ def build_model(config: RunConfig, in_features: int, out_features: int,
     return architecture, model
 
 
-def build_loss(task: str, binary: bool = False, weight: np.ndarray | None = None) -> Loss:
+def build_loss(task: str, binary: bool = False, weight: np.ndarray | None = None,
+               label_smoothing: float = 0.0) -> Loss:
     """Cross-entropy on logits for classification (BCE on one logit when ``binary``),
     mean squared error for regression; ``weight``: the class weights of the cross-entropy
-    (one per class)."""
+    (one per class), ``label_smoothing``: its ε."""
     if task == "classification":
         if binary:
             return nn.BCEWithLogitsLoss()
-        return nn.CrossEntropyLoss() if weight is None else nn.CrossEntropyLoss(weight=weight)
+        options: dict[str, Any] = {}
+        if weight is not None:
+            options["weight"] = weight
+        if label_smoothing:
+            options["label_smoothing"] = label_smoothing
+        return nn.CrossEntropyLoss(**options)
     return nn.MSELoss()
 
 
@@ -131,7 +137,11 @@ def metric_names(config: RunConfig, task: str) -> tuple[str, ...]:
 def loss_weight(config: RunConfig, task: str, labels: np.ndarray,
                 n_classes: int | None) -> np.ndarray | None:
     """The class weights the recipe asks for (``class_weight``), from the training labels;
-    None without them. Refused for a regression task."""
+    None without them. Refused for a regression task (and so is ``label_smoothing``)."""
+    if task != "classification" and config.training.label_smoothing:
+        raise SettingError(f"setting 'label_smoothing' (--label-smoothing) = "
+                           f"{config.training.label_smoothing!r} does not apply to a regression "
+                           "task; remove it.")
     spec = config.training.class_weight
     if spec is None:
         return None

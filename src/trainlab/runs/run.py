@@ -165,8 +165,9 @@ class Run:
         every += [cb for cb in (self.monitor, self.early) if cb is not None]
         every += list(callbacks)
         self.trainer = Trainer(
-            self.model, build.build_loss(self.task, weight=self.class_weight), self.optimizer,
-            schedule=self.schedule,
+            self.model, build.build_loss(self.task, weight=self.class_weight,
+                                         label_smoothing=config.training.label_smoothing),
+            self.optimizer, schedule=self.schedule,
             clip_norm=config.training.clip_norm, clip_value=config.training.clip_value,
             callbacks=every, transform=transform, task=self.task, rng=self.seeds.trainer,
             verbose=0, metrics=build.metric_names(config, self.task),
@@ -219,6 +220,8 @@ class Run:
         ds = prepared.dataset
         build.model_config(full, ds.n_features, ds.n_outputs, rows=len(prepared.X_train))
         build.build_transform(full, ds.image_shape, prepared.scaler)
+        build.loss_weight(full, prepared.task, prepared.y_train, ds.n_classes)
+        build.metric_names(full, prepared.task)
         try:
             run_dir = directory.create_run_dir(out, name)
         except OSError as exc:
