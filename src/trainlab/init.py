@@ -19,6 +19,8 @@ from a normal ``N(0, scale/n)`` or a uniform ``U[-√(3·scale/n), +√(3·scale
 | lecun_uniform | 1, fan_in, uniform | 1/k (LeCun et al. 1998) |
 | lecun_normal | 1, fan_in, normal | 1/k (for SELU, Klambauer et al. 2017) |
 
+One more is not a preset: :func:`orthogonal` (PyTorch's ``orthogonal_``, with a ``gain``).
+
 Draws are made in float64 and then cast, so one seed gives the same weights (to
 rounding) in float32 and float64 models.
 """
@@ -130,6 +132,37 @@ def zeros(fan_in: int, fan_out: int, rng: RngLike = None, dtype: Any = np.float3
     return np.zeros((fan_in, fan_out), dtype=check_dtype(dtype))
 
 
+def orthogonal_from_normal(a: np.ndarray) -> np.ndarray:
+    """PyTorch's ``orthogonal_`` procedure on a drawn normal matrix ``a`` (rows, cols):
+    QR of ``a`` (of ``aᵀ`` when rows < cols), each column of Q multiplied by the sign of
+    the matching diagonal entry of R (so that the result is uniform over the orthogonal
+    matrices, Mezzadri 2007), transposed back. Orthonormal columns (rows ≥ cols) or rows."""
+    rows, cols = a.shape
+    flat = a.T if rows < cols else a
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    return q.T if rows < cols else q
+
+
+def orthogonal(fan_in: int, fan_out: int, rng: RngLike = None, dtype: Any = np.float32,
+               gain: float = 1.0) -> np.ndarray:
+    """A (semi-)orthogonal weight ``(fan_in, fan_out)`` times ``gain`` (Saxe et al., 2014).
+
+    Drawn as PyTorch's ``nn.init.orthogonal_`` draws the weight of an ``nn.Linear``
+    (``(fan_out, fan_in)``, the transpose of ours): a standard normal ``(fan_out,
+    fan_in)`` matrix through :func:`orthogonal_from_normal`, transposed. ``W·Wᵀ = gain²·I``
+    when fan_in ≤ fan_out, ``Wᵀ·W = gain²·I`` otherwise; every singular value is ``gain``,
+    so a linear layer keeps the norm of its input (the exploding/vanishing product of the
+    notes stays at 1 in a deep linear network).
+    """
+    fan_in = check_int(fan_in, "orthogonal: fan_in", low=1)
+    fan_out = check_int(fan_out, "orthogonal: fan_out", low=1)
+    gain = check_number(gain, "orthogonal: gain")
+    dtype = check_dtype(dtype)
+    a = as_generator(rng, "orthogonal: rng").standard_normal((fan_out, fan_in))
+    return (orthogonal_from_normal(a).T * gain).astype(dtype)
+
+
 INITIALIZERS: Registry[Initializer] = Registry("initializer", "trainlab.initializers")
 """Every initializer by name; plugins come from the ``trainlab.initializers`` entry points."""
 INITIALIZERS.add("naive_uniform", naive_uniform)
@@ -145,6 +178,7 @@ INITIALIZERS.add("kaiming_normal", kaiming_normal)
 INITIALIZERS.add("lecun_normal", lecun_normal)
 INITIALIZERS.add("lecun_uniform", lecun_uniform)
 INITIALIZERS.add("zeros", zeros)
+INITIALIZERS.add("orthogonal", orthogonal)
 
 RECOMMENDED: dict[str, str] = {
     "relu": "he_normal",
@@ -184,11 +218,15 @@ VARIANCE: dict[str, tuple[float, str]] = {
     "lecun_uniform": (1.0, "fan_in"),
     "zeros": (0.0, "fan_in"),
 }
+"""(scale, mode) of the variance-scaling presets."""
 
 
 def weight_variance(name: str, fan_in: int, fan_out: int) -> float:
-    """The variance ``Var(w)`` that the named initializer draws with."""
+    """The variance ``Var(w)`` that the named initializer draws with (orthogonal:
+    ``1/max(fan_in, fan_out)``, the mean square of a unit-norm row or column)."""
     resolve(name)
+    if name == "orthogonal":
+        return 1.0 / max(fan_in, fan_out)
     scale, mode = VARIANCE[name]
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
     return scale / n

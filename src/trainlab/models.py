@@ -3,7 +3,8 @@
     ŷ = ψ(θ⁽ᴸ⁾ … φ(θ⁽¹⁾ φ(θ⁽⁰⁾x)))
 
 Each hidden layer is ``Linear -> [Norm] -> activation -> [Dropout]``, the notes'
-φ(BN(Wh + b)); with ``dropconnect > 0`` the hidden Linear layers are DropConnect
+φ(BN(Wh + b)) (with ``residual``, ``h + φ(BN(Wh + b))`` where the width allows); with
+``dropconnect > 0`` the hidden Linear layers are DropConnect
 layers. The output layer is a plain Linear: ψ is the identity for regression, and for
 classification the outputs are logits, because the loss fuses the softmax
 (CrossEntropyLoss) or the sigmoid (BCEWithLogitsLoss) for numerical stability.
@@ -53,6 +54,8 @@ class MLPConfig:
     dtype: ``"float32"`` or ``"float64"``.
     output_init: the output layer's initializer (None: ``init``). A linear output for
         regression suits LeCun's Var(w) = 1/fan_in (notes §2: the identity's gain is 1).
+    residual: wrap each hidden layer whose width equals the previous one in an
+        ``nn.Residual`` (``h + φ(BN(Wh + b))``); at least one must qualify.
     """
 
     in_features: int
@@ -65,6 +68,7 @@ class MLPConfig:
     dropconnect: float = 0.0
     dtype: str = "float32"
     output_init: str | None = None
+    residual: bool = False
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -98,6 +102,16 @@ class MLPConfig:
                 f"MLPConfig: dtype must be 'float32' or 'float64'. Received: {self.dtype!r}."
             ) from exc
         put("dtype", dtype.name)
+        if not isinstance(self.residual, bool):
+            raise ValueError(f"MLPConfig: residual must be True or False. "
+                             f"Received: {self.residual!r}.")
+        widths = (self.in_features, *self.hidden_sizes)
+        if self.residual and not any(a == b for a, b in zip(widths, widths[1:], strict=False)):
+            raise ValueError(
+                "MLPConfig: residual blocks need a hidden layer as wide as the layer before "
+                f"it (x + f(x)); received in_features={self.in_features} and hidden_sizes="
+                f"{list(self.hidden_sizes)}. Repeat a width, e.g. [64, 64, 64]."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (``hidden_sizes`` as a list; ``output_init`` only when set, so
@@ -106,6 +120,8 @@ class MLPConfig:
         out["hidden_sizes"] = list(self.hidden_sizes)
         if out["output_init"] is None:
             del out["output_init"]
+        if not out["residual"]:
+            del out["residual"]
         return out
 
     @classmethod
@@ -147,8 +163,9 @@ def build_mlp(config: MLPConfig, rng: RngLike = None) -> nn.Sequential:
     layers: list[nn.Module] = []
     width = config.in_features
     for size in config.hidden_sizes:
+        block: list[nn.Module] = []
         if config.dropconnect > 0:
-            layers.append(
+            block.append(
                 nn.DropConnect(
                     width,
                     size,
@@ -159,14 +176,18 @@ def build_mlp(config: MLPConfig, rng: RngLike = None) -> nn.Sequential:
                 )
             )
         else:
-            layers.append(nn.Linear(width, size, init=config.init, rng=_child(rng), dtype=dtype))
+            block.append(nn.Linear(width, size, init=config.init, rng=_child(rng), dtype=dtype))
         if config.norm == "batch":
-            layers.append(nn.BatchNorm(size, dtype=dtype))
+            block.append(nn.BatchNorm(size, dtype=dtype))
         elif config.norm == "layer":
-            layers.append(nn.LayerNorm(size, dtype=dtype))
-        layers.append(nn.ACTIVATIONS[config.activation]())
+            block.append(nn.LayerNorm(size, dtype=dtype))
+        block.append(nn.ACTIVATIONS[config.activation]())
         if config.dropout > 0:
-            layers.append(nn.Dropout(config.dropout, rng=_child(rng)))
+            block.append(nn.Dropout(config.dropout, rng=_child(rng)))
+        if config.residual and size == width:
+            layers.append(nn.Residual(*block))
+        else:
+            layers.extend(block)
         width = size
     output_init = config.init if config.output_init is None else config.output_init
     layers.append(

@@ -23,7 +23,7 @@ BAD_TRAIN = [
     (["--activation", "swish"], ["'activation'", "relu", "tanh", "'swish'"]),
     (["--init", "he"], ["'init'", "he_uniform", "'he'"]),
     (["--norm", "group"], ["'norm'", "none, batch, layer"]),
-    (["--schedule", "linear"], ["'schedule'", "none, exponential, step, cosine, plateau"]),
+    (["--schedule", "warmup"], ["'schedule'", "none, exponential, step, cosine, plateau"]),
     (["--augment", "flip"], ["'augment'", "none, noise, shift"]),
     (["--scaler", "robust"], ["'scaler'", "standard, minmax, none"]),
     (["--beta1", "1"], ["'beta1'", "< 1"]),

@@ -8,13 +8,14 @@ comparison with scikit-learn's own estimators is in test_parity.py.
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.datasets import load_digits, make_friedman1
-from sklearn.exceptions import NotFittedError
+from sklearn.datasets import load_digits, make_classification, make_friedman1
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
@@ -300,3 +301,29 @@ def test_clip_norm_and_clip_value_together_raise():
         MLPRegressor(clip_norm=1.0, clip_value=1.0).fit(np.zeros((4, 2)), np.zeros(4))
 
 
+
+
+def test_a_per_step_schedule_steps_every_batch_as_torch_does():
+    """schedule="onecycle" counts batches: the rate at each epoch's start is torch's
+    OneCycleLR after that many optimizer steps, and the run ends at the last step."""
+    torch = pytest.importorskip("torch")
+    X, y = make_classification(n_samples=120, n_features=5, random_state=0)
+    epochs, batch = 4, 25
+    clf = MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", schedule="onecycle",
+                        learning_rate_init=0.1, batch_size=batch, max_iter=epochs,
+                        n_iter_no_change=epochs + 1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    steps = -(-len(X) // batch)
+    reference = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    sched = torch.optim.lr_scheduler.OneCycleLR(reference, max_lr=0.1,
+                                                total_steps=epochs * steps)
+    expected = []
+    for _ in range(epochs):
+        expected.append(reference.param_groups[0]["lr"])
+        for _ in range(steps):
+            reference.step()
+            sched.step()
+    got = clf.history_["lr"]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

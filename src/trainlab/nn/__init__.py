@@ -15,15 +15,24 @@ from trainlab.nn.activations import (
 )
 from trainlab.nn.dropout import DropConnect, Dropout
 from trainlab.nn.linear import Linear
-from trainlab.nn.losses import LOSSES, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from trainlab.nn.losses import (
+    LOSSES,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    Loss,
+    MSELoss,
+)
 from trainlab.nn.module import Module, Parameter, Sequential
 from trainlab.nn.normalization import BatchNorm, LayerNorm
+from trainlab.nn.residual import Residual
 
 __all__ = [
     "ACTIVATIONS", "LOSSES",
     "Linear", "Dropout", "DropConnect",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "Softmax", "Identity",
-    "Module", "Parameter", "Sequential",
+    "Module", "Parameter", "Sequential", "Residual",
     "BatchNorm", "LayerNorm",
-    "Loss", "MSELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+    "Loss", "MSELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "HuberLoss",
 ]

@@ -293,6 +293,27 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+    def summary(self) -> Summary:
+        """A table of the layers, as Keras's ``model.summary()``: each leaf module's dotted
+        name, type, output width (``(batch, n)`` where the layer declares ``out_features``
+        or ``num_features``; ``same`` for shape-keeping layers), parameter shapes and
+        count, then the totals (count and bytes). Prints as the table."""
+        rows: list[tuple[str, ...]] = []
+        for name, module in self.named_modules():
+            if module._modules:  # a container: its layers are listed
+                continue
+            width = getattr(module, "out_features", None) or getattr(module, "num_features", None)
+            shapes = ", ".join(f"{k} {tuple(p.data.shape)}" for k, p in module._parameters.items())
+            count = sum(p.data.size for p in module._parameters.values())
+            rows.append((name or type(module).__name__, type(module).__name__,
+                         "same" if width is None else f"(batch, {width})", shapes or "-",
+                         f"{count:,}"))
+        params = self.parameters()
+        total = sum(p.data.size for p in params)
+        nbytes = sum(p.data.nbytes for p in params) + sum(
+            np.asarray(b).nbytes for b in self.buffers())
+        return Summary(type(self).__name__, rows, total, nbytes)
+
     def __repr__(self) -> str:
         if not self._modules:
             return f"{type(self).__name__}({self.extra_repr()})"
@@ -302,6 +323,33 @@ class Module:
             lines.append(f"  ({name}): {child_repr}")
         lines.append(")")
         return "\n".join(lines)
+
+
+class Summary:
+    """What :meth:`Module.summary` returns: ``rows`` (name, type, output, parameter shapes,
+    count), ``total_parameters`` and ``total_bytes``; printed (or shown) as a table."""
+
+    HEADER = ("layer", "type", "output", "parameters", "count")
+
+    def __init__(self, model: str, rows: list[tuple[str, ...]], total: int, nbytes: int) -> None:
+        self.model, self.rows = model, rows
+        self.total_parameters, self.total_bytes = total, nbytes
+
+    def __str__(self) -> str:
+        table: list[tuple[str, ...]] = [self.HEADER, *self.rows]
+        widths = [max(len(row[i]) for row in table) for i in range(len(self.HEADER))]
+        lines = [f"{self.model}"]
+        for k, row in enumerate(table):
+            cells = [cell.rjust(w) if i == 4 else cell.ljust(w)
+                     for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+            lines.append("  ".join(cells).rstrip())
+            if k == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        lines.append(f"total: {self.total_parameters:,} parameters, "
+                     f"{self.total_bytes:,} bytes with the buffers")
+        return "\n".join(lines)
+
+    __repr__ = __str__
 
 
 class _SkipsInputGrad(Protocol):

@@ -3,8 +3,10 @@ gradient clipping."""
 
 from trainlab.optim.adagrad import Adagrad, AdagradState
 from trainlab.optim.adam import Adam, AdamState, AdamW
+from trainlab.optim.averaging import AveragedModel, update_bn
 from trainlab.optim.base import OPTIMIZERS, Optimizer, State
 from trainlab.optim.clip import clip_grad_norm, clip_grad_value
+from trainlab.optim.cyclic import CosineAnnealingWarmRestarts, OneCycleLR
 from trainlab.optim.rmsprop import RMSprop, RMSpropState
 from trainlab.optim.schedules import (
     SCHEDULES,
@@ -15,7 +17,8 @@ from trainlab.optim.schedules import (
     StepLR,
 )
 from trainlab.optim.sgd import SGD, SGDState
-from trainlab.optim.weight_decay import apply_weight_decay
+from trainlab.optim.warmup import LambdaLR, LinearLR, MultiStepLR, SequentialLR
+from trainlab.optim.weight_decay import apply_weight_decay, decay_groups
 
 __all__: list[str] = [
     "OPTIMIZERS",
@@ -24,9 +27,16 @@ __all__: list[str] = [
     "Adagrad",
     "AdagradState",
     "Adam",
+    "AveragedModel",
     "AdamState",
     "AdamW",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "SequentialLR",
     "ExponentialLR",
     "LRScheduler",
     "Optimizer",
@@ -39,4 +49,6 @@ __all__: list[str] = [
     "apply_weight_decay",
     "clip_grad_norm",
     "clip_grad_value",
+    "decay_groups",
+    "update_bn",
 ]

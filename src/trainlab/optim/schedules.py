@@ -1,10 +1,15 @@
-"""Learning-rate schedules: change an optimizer's ``lr`` once per epoch.
+"""Learning-rate schedules: change an optimizer's ``lr`` once per epoch (or per step).
 
 Each schedule records the learning rate of every parameter group when it is built
-(``base_lrs``, ``last_epoch = 0``) and leaves them unchanged; every ``step()`` (after
-the epoch's optimizer steps) moves each group's ``lr`` to its next value. The
-arithmetic is that of ``torch.optim.lr_scheduler`` (recursive, from the group's current
-``lr``), so the sequences agree with PyTorch's exactly.
+(``base_lrs``, ``last_epoch = 0``) and sets each group's rate for step 0 (unchanged for
+most; ``LinearLR`` starts at ``start_factor·lr``); every ``step()`` (after the epoch's
+optimizer steps) moves each group's ``lr`` to its next value. The arithmetic is that of
+``torch.optim.lr_scheduler`` (recursive, from the group's current ``lr``), so the
+sequences agree with PyTorch's exactly.
+
+``interval`` says how often the :class:`~trainlab.train.Trainer` steps a schedule:
+``"epoch"`` (after validation) or ``"step"`` (after every optimizer step: ``OneCycleLR``,
+``CosineAnnealingWarmRestarts``, whose lengths count optimizer steps).
 
 ``state_dict()`` is a flat dict of JSON-able numbers and strings (``base_lr`` and
 ``last_lr`` are numbers with one parameter group, lists with several); the learning
@@ -13,6 +18,7 @@ rates themselves live in the optimizer's state_dict, so restore both.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from typing import Any
@@ -63,6 +69,8 @@ class LRScheduler:
     """
 
     _counters: tuple[str, ...] = ()  # saved after base_lr, last_epoch and last_lr
+    interval: str = "epoch"
+    """How often the Trainer steps it: ``"epoch"`` or ``"step"`` (every optimizer step)."""
 
     def __init__(self, optimizer: Optimizer, **hyperparameters: Any) -> None:
         name = type(self).__name__
@@ -73,9 +81,39 @@ class LRScheduler:
             )
         self.optimizer = optimizer
         self._configure(**hyperparameters)
-        self.base_lrs: list[float] = [group["lr"] for group in lr_groups(optimizer)]
+        groups = lr_groups(optimizer)
+        self.base_lrs: list[float] = self._initial_base_lrs([g["lr"] for g in groups])
         self.last_epoch = 0
-        self.last_lrs: list[float] = list(self.base_lrs)
+        self._start()
+        self.last_lrs: list[float] = [group["lr"] for group in groups]
+
+    def _initial_base_lrs(self, lrs: list[float]) -> list[float]:
+        """``base_lrs`` from the groups' rates at construction (OneCycleLR: its own)."""
+        return list(lrs)
+
+    def _start(self) -> None:
+        """Set the groups' rates (and momenta) of step 0; most schedules leave them."""
+
+    def _restart_lrs(self) -> list[float]:
+        """The rates at ``last_epoch = 0`` from ``base_lrs`` in closed form (a schedule
+        that SequentialLR starts at its milestone)."""
+        return list(self.base_lrs)
+
+    def begin(self) -> None:
+        """Start from step 0 at the groups' current rates (what building does; SequentialLR
+        begins its first schedule so)."""
+        self.last_epoch = 0
+        self._start()
+        self.last_lrs = [group["lr"] for group in lr_groups(self.optimizer)]
+
+    def restart(self) -> None:
+        """Start again from step 0 at the closed-form rates (PyTorch's ``_update_lr(0)``
+        inside SequentialLR)."""
+        self.last_epoch = 0
+        groups = lr_groups(self.optimizer)
+        for group, lr in zip(groups, self._restart_lrs(), strict=False):
+            group["lr"] = lr
+        self.last_lrs = [group["lr"] for group in groups]
 
     @property
     def base_lr(self) -> float:
@@ -98,12 +136,17 @@ class LRScheduler:
     def _next_lr(self, lr: float, base_lr: float) -> float:
         raise NotImplementedError
 
+    def _next_lrs(self, lrs: list[float]) -> list[float]:
+        """Every group's next rate from its current one (after ``last_epoch`` advanced)."""
+        return [self._next_lr(lr, base_lr) for lr, base_lr in zip(lrs, self.base_lrs,
+                                                                  strict=False)]
+
     def step(self) -> None:
-        """Advance one epoch and set every group's learning rate for the next one."""
+        """Advance one epoch (or step) and set every group's learning rate for the next one."""
         self.last_epoch += 1
         groups = lr_groups(self.optimizer)
-        for group, base_lr in zip(groups, self.base_lrs, strict=False):
-            group["lr"] = self._next_lr(group["lr"], base_lr)
+        for group, lr in zip(groups, self._next_lrs([g["lr"] for g in groups]), strict=False):
+            group["lr"] = lr
         self.last_lrs = [group["lr"] for group in groups]
 
     def get_last_lr(self) -> list[float]:
@@ -140,11 +183,13 @@ class LRScheduler:
                 f"Received: {sorted(map(str, state_dict))}."
             )
         hp = {key: state_dict[key] for key in names}
-        type(self)(self.optimizer, **hp)  # checks them as the constructor does
+        if names:  # checked as the constructor checks them, on a copy: nothing changes yet
+            copy.copy(self)._configure(**hp)
         base_lrs = self._check_lrs(state_dict["base_lr"], f"{owner}: base_lr")
         last_lrs = self._check_lrs(state_dict["last_lr"], f"{owner}: last_lr")
         counters = self._check_counters(state_dict, owner)
-        self._configure(**hp)
+        if names:
+            self._configure(**hp)
         self.base_lrs, self.last_lrs = base_lrs, last_lrs
         for key, value in counters.items():
             setattr(self, key, value)
@@ -236,6 +281,10 @@ class CosineAnnealingLR(LRScheduler):
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"T_max": self.T_max, "eta_min": self.eta_min}
+
+    def _restart_lrs(self) -> list[float]:
+        eta_min = self.eta_min  # PyTorch's closed form at t = 0
+        return [eta_min + (b - eta_min) * (1 + math.cos(0.0)) / 2 for b in self.base_lrs]
 
     def _next_lr(self, lr: float, base_lr: float) -> float:
         t, T_max, eta_min = self.last_epoch, self.T_max, self.eta_min

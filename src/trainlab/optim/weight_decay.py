@@ -19,9 +19,12 @@ the coupled term is divided by the adaptive denominator along with the gradient.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from trainlab.nn.module import Parameter
+from trainlab._checks import check_number
+from trainlab.nn.module import Module, Parameter
 from trainlab.optim.base import Scratch
 
 
@@ -52,3 +55,33 @@ def weight_decay_terms(
     if weight_decay != 0 and decoupled:
         return 0.0, 1 - lr * weight_decay
     return weight_decay, 1.0
+
+
+def decay_groups(named_parameters: Any, weight_decay: float | None = None) -> list[dict[str, Any]]:
+    """Parameter groups that keep biases and normalisation parameters out of weight decay.
+
+    named_parameters: ``model.named_parameters()`` (or the model). A parameter of one
+    dimension (a bias ``(out,)``, BatchNorm's and LayerNorm's γ and β) goes to a group
+    with ``weight_decay = 0``; the weight matrices stay in the other group, which takes
+    ``weight_decay`` when it is given and the optimizer's own otherwise. Decaying a bias
+    or a γ only pulls the layer's offset or scale towards 0, which does not limit the
+    function's complexity (the usual practice since Goyal et al., 2017)::
+
+        optim.AdamW(optim.decay_groups(model), lr=1e-3, weight_decay=0.05)
+
+    Empty groups are left out.
+    """
+    if isinstance(named_parameters, Module):
+        named_parameters = named_parameters.named_parameters()
+    pairs = list(named_parameters)
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], Parameter)):
+            raise TypeError("decay_groups: expected model.named_parameters() (pairs of a name "
+                            f"and a Parameter). Received at {i}: {pair!r:.60}.")
+    decay = [p for _, p in pairs if p.data.ndim > 1]
+    plain = [p for _, p in pairs if p.data.ndim <= 1]
+    first: dict[str, Any] = {"params": decay}
+    if weight_decay is not None:
+        first["weight_decay"] = check_number(weight_decay, "decay_groups: weight_decay", low=0.0)
+    groups = [first, {"params": plain, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]

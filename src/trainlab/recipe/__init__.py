@@ -23,6 +23,7 @@ from trainlab.recipe.resolve import (
     differences,
     fingerprint,
     from_flat,
+    make_schedule,
     optimizer_class,
     optimizer_kwargs,
     resolved,
@@ -39,5 +40,6 @@ __all__ = [
     "absolute_paths", "from_flat", "validate_config", "resolved", "applies", "fingerprint",
     "differences",
     "optimizer_class", "optimizer_kwargs", "schedule_class", "schedule_kwargs",
+    "make_schedule",
     "read_toml", "parse_toml", "to_toml",
 ]

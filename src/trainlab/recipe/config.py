@@ -114,6 +114,8 @@ class ModelConfig:
     dropconnect: float = _setting(0.0, "float", "DropConnect rate of the hidden weights",
                                   low=0.0, high=1.0, open_high=True)
     dtype: str = _setting("float32", "choice", "float32 or float64", choices=DTYPES)
+    residual: bool = _setting(False, "bool", "residual hidden blocks: h + f(h) around each "
+                              "hidden layer as wide as the one before it")
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ class OptimizerConfig:
                                      "> 0)", optional=True, neutral=False)
     weight_decay: float | None = _setting(None, "float", "L2 penalty (adamw: decoupled decay)",
                                           low=0.0, optional=True, neutral=0.0)
+    decay_bias: bool = _setting(True, "bool", "apply the weight decay to biases and "
+                                "normalisation parameters too (--no-decay-bias: to the weight "
+                                "matrices only)")
     beta1: float | None = _setting(None, "float", "first-moment decay (adam, adamw)", low=0.0,
                                    high=1.0, open_high=True, optional=True, neutral=0.9)
     beta2: float | None = _setting(None, "float", "second-moment decay (adam, adamw)",
@@ -153,7 +158,7 @@ class ScheduleConfig:
 
     schedule: str = _setting("cosine", "choice", "learning-rate schedule", choices=_schedules)
     gamma: float | None = _setting(None, "float", "decay factor (exponential: default 0.95; "
-                                   "step: 0.1)", low=0.0, open_low=True, optional=True,
+                                   "step, multistep: 0.1)", low=0.0, open_low=True, optional=True,
                                    neutral=None)
     step_size: int | None = _setting(None, "int", "step: epochs between decays (default 10)",
                                      low=1, optional=True, neutral=10)
@@ -169,6 +174,19 @@ class ScheduleConfig:
                                             param="patience", neutral=5)
     min_lr: float | None = _setting(None, "float", "plateau: the lowest learning rate "
                                     "(default 0)", low=0.0, optional=True, neutral=0.0)
+    milestones: tuple[int, ...] | None = _setting(None, "ints", "multistep: the epochs at "
+                                                  "which the rate is multiplied by --gamma, "
+                                                  "e.g. 30,60", optional=True, metavar="N,N",
+                                                  neutral=None)
+    max_lr: float | None = _setting(None, "float", "onecycle: the peak learning rate (default: "
+                                    "--lr)", low=0.0, open_low=True, optional=True, neutral=None)
+    warmup_epochs: int = _setting(0, "int", "epochs of linear warmup before the schedule (with "
+                                  "none, exponential, step, cosine, linear or multistep)",
+                                  low=0)
+    warmup_start_factor: float | None = _setting(None, "float", "warmup: the first epoch's rate "
+                                                 "as a fraction of --lr (default 1/3)",
+                                                 low=0.0, high=1.0, open_low=True,
+                                                 optional=True, neutral=None)
     schedule_options: dict[str, Any] | None = _setting(
         None, "options", "other hyperparameters of the schedule, as KEY=VALUE", optional=True,
         metavar="KEY=VALUE")
@@ -198,6 +216,17 @@ class TrainingConfig:
                                            "on for regression, off for classification)",
                                            optional=True, neutral=None)
     patience: int = _setting(10, "int", "early stopping: epochs without improvement", low=1)
+    label_smoothing: float = _setting(0.0, "float", "classification: cross-entropy against "
+                                      "(1 − ε)·onehot + ε/classes", low=0.0, high=1.0,
+                                      open_high=True)
+    metrics: str | None = _setting(None, "str", "classification: more validation metrics, comma-"
+                                   "separated: precision, recall, f1 (macro), their _per_class "
+                                   "forms, roc_auc (binary), topK_accuracy (e.g. top3_accuracy)",
+                                   optional=True, metavar="NAMES", neutral=None)
+    class_weight: str | None = _setting(None, "str", "classification: weigh the loss per class: "
+                                        "balanced (n/(classes·n_c) from the training split) or "
+                                        "CLASS=WEIGHT pairs, e.g. 0=1,1=4.5", optional=True,
+                                        metavar="SPEC", neutral=None)
     backend: str = _setting("auto", "choice", "compute backend of the layers and the optimizer: "
                             "auto (the fastest available), numpy (the reference) or numba "
                             "(compiled loops); every backend gives the same numbers",

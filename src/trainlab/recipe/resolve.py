@@ -24,21 +24,39 @@ from typing import Any
 import numpy as np
 
 from trainlab.nn import Parameter
-from trainlab.optim import OPTIMIZERS, SCHEDULES
+from trainlab.optim import (
+    OPTIMIZERS,
+    SCHEDULES,
+    LinearLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+)
 from trainlab.recipe.config import NEUTRAL, SECTIONS, SETTINGS, RunConfig
 from trainlab.recipe.settings import SettingError
+from trainlab.train.scores import check_metrics
+from trainlab.train.weights import parse_class_weight
 
 OPTIMIZER_SETTINGS = ("lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps",
                       "alpha", "amsgrad", "centered")
 SCHEDULE_SETTINGS = ("gamma", "step_size", "t_max", "eta_min", "factor", "plateau_patience",
-                     "min_lr")
+                     "min_lr", "milestones", "max_lr")
+WARMUP_SETTINGS = ("warmup_epochs", "warmup_start_factor")
 BETAS = {"beta1": 0, "beta2": 1}
 
 SCHEDULE_FALLBACKS: dict[str, dict[str, Any]] = {"exponential": {"gamma": 0.95},
                                                  "step": {"step_size": 10}}
 """Defaults of the schedule arguments that have none in their class (as in PyTorch,
 ExponentialLR's ``gamma`` and StepLR's ``step_size`` are required there); ``T_max`` of the
-cosine schedule defaults to the run's epochs."""
+cosine schedule defaults to the run's epochs after the warmup, OneCycleLR's ``max_lr`` to
+the optimizer's ``lr`` and its ``total_steps`` to the run's optimizer steps, and the first
+cycle ``T_0`` of the warm restarts to ten epochs of steps."""
+
+RESTART_EPOCHS = 10
+"""cosine_restarts: the length of the first cycle in epochs when T_0 is not given."""
+
+DUMMY_STEPS_PER_EPOCH = 1000
+"""Optimizer steps per epoch assumed when a schedule is checked before the data is known
+(the run builds it again with its own count)."""
 
 
 # -- the components' signatures ---------------------------------------------------------------
@@ -77,6 +95,22 @@ def _applicability(config: RunConfig, name: str, task: str | None = None) -> tup
         takes = "betas" in keywords if name in BETAS else SETTINGS[name].keyword in keywords
         accepted = ", ".join(k for k in keywords if k != "backend")
         return takes, f"optimizer {config.optimizer.optimizer!r} (it takes {accepted})"
+    if name == "decay_bias":
+        keywords = _signature_defaults(optimizer_class(config))
+        return "weight_decay" in keywords, (f"optimizer {config.optimizer.optimizer!r} (it has "
+                                            "no weight_decay)")
+    if name in WARMUP_SETTINGS:
+        cls = schedule_class(config)
+        warmable = cls is None or (getattr(cls, "interval", "epoch") == "epoch"
+                                   and not issubclass(cls, ReduceLROnPlateau))
+        if name == "warmup_start_factor":
+            return (warmable and config.schedule.warmup_epochs > 0,
+                    "a run without --warmup-epochs" if warmable else
+                    f"schedule {config.schedule.schedule!r} (warmup needs a schedule stepped "
+                    "per epoch without a metric)")
+        return warmable, (f"schedule {config.schedule.schedule!r} (warmup needs a schedule "
+                          "stepped per epoch without a metric: none, exponential, step, "
+                          "cosine, linear or multistep; onecycle has its own warmup)")
     if name in SCHEDULE_SETTINGS or name == "schedule_options":
         cls = schedule_class(config)
         if cls is None:
@@ -99,6 +133,9 @@ def _applicability(config: RunConfig, name: str, task: str | None = None) -> tup
                    f"data {data.data!r} (only csv: files have columns to choose)"),
         "task": (is_file, f"data {data.data!r} (a named dataset has its own task)"),
         "target_scaler": ((task or data.task) != "classification", "a classification task"),
+        "class_weight": ((task or data.task) != "regression", "a regression task"),
+        "metrics": ((task or data.task) != "regression", "a regression task"),
+        "label_smoothing": ((task or data.task) != "regression", "a regression task"),
     }
     return rules.get(name, (True, "this run"))
 
@@ -165,6 +202,18 @@ def validate_config(config: RunConfig, where: str = "") -> None:
         raise SettingError(f"{where}settings 'val_fraction' and 'test_fraction' must add up to "
                            "less than 1 to leave training data; received "
                            f"{data.val_fraction!r} + {data.test_fraction!r}.")
+    if training.metrics is not None:
+        try:
+            check_metrics(training.metrics)
+        except (ValueError, TypeError) as exc:
+            raise SettingError(f"{where}setting 'metrics' (--metrics): "
+                               f"{' '.join(str(exc).split())}") from None
+    if training.class_weight is not None:
+        try:
+            parse_class_weight(training.class_weight)
+        except ValueError as exc:
+            raise SettingError(f"{where}setting 'class_weight' (--class-weight): "
+                               f"{' '.join(str(exc).split())}") from None
     check_applicable(config, where)
     _try_components(config, where)
 
@@ -178,14 +227,34 @@ def _try_components(config: RunConfig, where: str) -> None:
     except (ValueError, TypeError) as exc:
         raise SettingError(f"{where}setting 'optimizer' (--optimizer) = {name!r}: "
                            f"{' '.join(str(exc).split())}") from None
+    make_schedule(config, optimizer, DUMMY_STEPS_PER_EPOCH, where)
+
+
+def make_schedule(config: RunConfig, optimizer: Any, steps_per_epoch: int,
+                  where: str = "") -> Any:
+    """The run's learning-rate schedule on ``optimizer`` (None without one), behind a
+    LinearLR warmup of ``warmup_epochs`` when one is set: ``SequentialLR([warmup,
+    schedule], milestones=[warmup_epochs])``. ``steps_per_epoch``: the optimizer steps of
+    one epoch (for the schedules stepped per step)."""
     cls = schedule_class(config)
-    if cls is None:
-        return
+    warmup = config.schedule.warmup_epochs
+    name = config.schedule.schedule
     try:
-        cls(optimizer, **schedule_kwargs(config))
+        first = None
+        if warmup > 0:
+            factor = config.schedule.warmup_start_factor
+            first = LinearLR(optimizer, total_iters=warmup,
+                             **({} if factor is None else {"start_factor": factor}))
+        main = None if cls is None else cls(optimizer, **schedule_kwargs(config, steps_per_epoch,
+                                                                         where))
+    except SettingError:
+        raise
     except (ValueError, TypeError) as exc:
-        raise SettingError(f"{where}setting 'schedule' (--schedule) = "
-                           f"{config.schedule.schedule!r}: {' '.join(str(exc).split())}") from None
+        raise SettingError(f"{where}setting 'schedule' (--schedule) = {name!r}: "
+                           f"{' '.join(str(exc).split())}") from None
+    if first is None or main is None:
+        return first if main is None else main
+    return SequentialLR(optimizer, [first, main], milestones=[warmup])
 
 
 # -- keyword arguments of the components ----------------------------------------------------------
@@ -228,9 +297,10 @@ def optimizer_kwargs(config: RunConfig) -> dict[str, Any]:
     return kwargs
 
 
-def schedule_kwargs(config: RunConfig) -> dict[str, Any]:
+def schedule_kwargs(config: RunConfig, steps_per_epoch: int = DUMMY_STEPS_PER_EPOCH,
+                    where: str = "") -> dict[str, Any]:
     """The schedule's constructor keywords: the given ones, then the fallbacks
-    (``T_max`` = the run's epochs)."""
+    (see ``SCHEDULE_FALLBACKS``); a required one that is missing is refused by name."""
     cls = schedule_class(config)
     if cls is None:
         return {}
@@ -242,10 +312,24 @@ def schedule_kwargs(config: RunConfig) -> dict[str, Any]:
             kwargs[SETTINGS[name].keyword] = value
     kwargs.update(_options(config, "schedule_options", defaults, SCHEDULE_SETTINGS,
                            f"schedule {config.schedule.schedule!r}"))
+    epochs = config.training.epochs
+    lr = config.optimizer.lr
+    if lr is None:
+        lr = _signature_defaults(optimizer_class(config)).get("lr")
     fallbacks = {**SCHEDULE_FALLBACKS.get(config.schedule.schedule, {}),
-                 "T_max": config.training.epochs}
+                 "T_max": max(1, epochs - config.schedule.warmup_epochs),
+                 "total_steps": epochs * steps_per_epoch,
+                 "T_0": RESTART_EPOCHS * steps_per_epoch}
+    if lr is not None and lr is not inspect.Parameter.empty:
+        fallbacks["max_lr"] = lr
     for key, default in defaults.items():
-        if key not in kwargs and default is inspect.Parameter.empty and key in fallbacks:
+        if key not in kwargs and default is inspect.Parameter.empty:
+            if key not in fallbacks:
+                named = [SETTINGS[n].flag for n in SCHEDULE_SETTINGS if SETTINGS[n].keyword == key]
+                how = named[0] if named else f"--schedule-option {key}=VALUE"
+                raise SettingError(f"{where}setting 'schedule' (--schedule) = "
+                                   f"{config.schedule.schedule!r} needs {key!r}; give it with "
+                                   f"{how}.")
             kwargs[key] = fallbacks[key]
     return kwargs
 

@@ -14,17 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import data, nn
+from trainlab import data, nn, optim
 from trainlab.models import MLPConfig, build_mlp
 from trainlab.recipe import (
     RunConfig,
     SettingError,
+    make_schedule,
     optimizer_class,
     optimizer_kwargs,
-    schedule_class,
-    schedule_kwargs,
 )
 from trainlab.train.protocols import Loss, Optimizer, Schedule
+from trainlab.train.scores import check_metrics
+from trainlab.train.weights import class_weights
 
 
 def model_config(config: RunConfig, in_features: int, out_features: int,
@@ -38,7 +39,7 @@ def model_config(config: RunConfig, in_features: int, out_features: int,
                                  out_features=out_features, activation=m.activation,
                                  init=m.init, norm=m.norm, dropout=m.dropout,
                                  dropconnect=m.dropconnect, dtype=m.dtype,
-                                 output_init=m.output_init)
+                                 output_init=m.output_init, residual=m.residual)
     except ValueError as exc:
         raise SettingError(f"model settings: {' '.join(str(exc).split())}") from None
     check_size(architecture, config.training.batch_size if rows is None
@@ -104,12 +105,50 @@ def build_model(config: RunConfig, in_features: int, out_features: int,
     return architecture, model
 
 
-def build_loss(task: str, binary: bool = False) -> Loss:
+def build_loss(task: str, binary: bool = False, weight: np.ndarray | None = None,
+               label_smoothing: float = 0.0) -> Loss:
     """Cross-entropy on logits for classification (BCE on one logit when ``binary``),
-    mean squared error for regression."""
+    mean squared error for regression; ``weight``: the class weights of the cross-entropy
+    (one per class), ``label_smoothing``: its ε."""
     if task == "classification":
-        return nn.BCEWithLogitsLoss() if binary else nn.CrossEntropyLoss()
+        if binary:
+            return nn.BCEWithLogitsLoss()
+        options: dict[str, Any] = {}
+        if weight is not None:
+            options["weight"] = weight
+        if label_smoothing:
+            options["label_smoothing"] = label_smoothing
+        return nn.CrossEntropyLoss(**options)
     return nn.MSELoss()
+
+
+def metric_names(config: RunConfig, task: str) -> tuple[str, ...]:
+    """The extra validation metrics the recipe asks for (``metrics``); refused for a
+    regression task."""
+    spec = config.training.metrics
+    if spec is None:
+        return ()
+    if task != "classification":
+        raise SettingError(f"setting 'metrics' (--metrics) = {spec!r} does not apply to a "
+                           "regression task; remove it.")
+    return check_metrics(spec)
+
+
+def loss_weight(config: RunConfig, task: str, labels: np.ndarray,
+                n_classes: int | None) -> np.ndarray | None:
+    """The class weights the recipe asks for (``class_weight``), from the training labels;
+    None without them. Refused for a regression task (and so is ``label_smoothing``)."""
+    if task != "classification" and config.training.label_smoothing:
+        raise SettingError(f"setting 'label_smoothing' (--label-smoothing) = "
+                           f"{config.training.label_smoothing!r} does not apply to a regression "
+                           "task; remove it.")
+    spec = config.training.class_weight
+    if spec is None:
+        return None
+    if task != "classification" or n_classes is None:
+        raise SettingError(f"setting 'class_weight' (--class-weight) = {spec!r} does not apply "
+                           "to a regression task; remove it.")
+    return class_weights(spec, labels, n_classes)
 
 
 def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> Optimizer:
@@ -118,23 +157,22 @@ def build_optimizer(config: RunConfig, params: list[nn.Parameter]) -> Optimizer:
     kwargs = optimizer_kwargs(config)
     if "backend" in inspect.signature(cls).parameters:  # a plugin may have no backends
         kwargs.setdefault("backend", config.training.backend)
+    groups: Any = params
+    if not config.optimizer.decay_bias and "weight_decay" in inspect.signature(cls).parameters:
+        groups = optim.decay_groups([(str(i), p) for i, p in enumerate(params)])
     try:
-        return cls(params, **kwargs)
+        return cls(groups, **kwargs)
     except (ValueError, TypeError) as exc:
         raise SettingError(f"setting 'optimizer' (--optimizer) = {config.optimizer.optimizer!r}: "
                            f"{' '.join(str(exc).split())}") from None
 
 
-def build_schedule(config: RunConfig, optimizer: Optimizer) -> Schedule | None:
-    """The learning-rate schedule named by the recipe, or None."""
-    cls = schedule_class(config)
-    if cls is None:
-        return None
-    try:
-        return cls(optimizer, **schedule_kwargs(config))
-    except (ValueError, TypeError) as exc:
-        raise SettingError(f"setting 'schedule' (--schedule) = {config.schedule.schedule!r}: "
-                           f"{' '.join(str(exc).split())}") from None
+def build_schedule(config: RunConfig, optimizer: Optimizer,
+                   steps_per_epoch: int = 1) -> Schedule | None:
+    """The learning-rate schedule named by the recipe (behind its warmup), or None;
+    ``steps_per_epoch``: the optimizer steps of one epoch, which the schedules stepped
+    per step (onecycle, cosine_restarts) count in."""
+    return make_schedule(config, optimizer, steps_per_epoch)
 
 
 class InputSpaceTransform:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import __version__
+from trainlab.data import num_batches
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
 from trainlab.diagnostics.curvature import CurvatureMonitor
 from trainlab.diagnostics.curvature.sections import records_to_json
@@ -139,7 +140,10 @@ class Run:
                                                           self.seeds.model,
                                                           rows=len(prepared.X_train))
         self.optimizer = build.build_optimizer(config, self.model.parameters())
-        self.schedule = build.build_schedule(config, self.optimizer)
+        self.class_weight = build.loss_weight(config, self.task, prepared.y_train,
+                                              ds.n_classes)
+        self.schedule = build.build_schedule(
+            config, self.optimizer, num_batches(len(prepared.X_train), config.training.batch_size))
         transform = build.build_transform(config, ds.image_shape, prepared.scaler)
         self.monitor: Monitor | None = None
         if config.monitor.monitor:
@@ -170,10 +174,12 @@ class Run:
         every += [cb for cb in (self.monitor, self.curvature, self.early) if cb is not None]
         every += list(callbacks)
         self.trainer = Trainer(
-            self.model, build.build_loss(self.task), self.optimizer, schedule=self.schedule,
+            self.model, build.build_loss(self.task, weight=self.class_weight,
+                                         label_smoothing=config.training.label_smoothing),
+            self.optimizer, schedule=self.schedule,
             clip_norm=config.training.clip_norm, clip_value=config.training.clip_value,
             callbacks=every, transform=transform, task=self.task, rng=self.seeds.trainer,
-            verbose=0,
+            verbose=0, metrics=build.metric_names(config, self.task),
         )
         if checkpoint is not None:
             try:
@@ -223,6 +229,8 @@ class Run:
         ds = prepared.dataset
         build.model_config(full, ds.n_features, ds.n_outputs, rows=len(prepared.X_train))
         build.build_transform(full, ds.image_shape, prepared.scaler)
+        build.loss_weight(full, prepared.task, prepared.y_train, ds.n_classes)
+        build.metric_names(full, prepared.task)
         try:
             run_dir = directory.create_run_dir(out, name)
         except OSError as exc:
@@ -332,8 +340,7 @@ class Run:
             "stop_reason": trainer.history.stop_reason,
             "diverged": trainer.history.diverged,
             "best_epoch": None if early is None or not early.best_epoch else int(early.best_epoch),
-            "restored_best": bool(early is not None and early.stopped_epoch
-                                  and early.best_state is not None),
+            "restored_best": bool(early is not None and early.restored_epoch),
             "seconds": round(self.previous.get("seconds", 0.0) + self.seconds, 3),
             "command": self.command,
             **extra,
@@ -577,7 +584,16 @@ def _stretch_schedule(config: RunConfig, new_config: RunConfig, derived: tuple[s
                       checkpoint: Checkpoint | None) -> tuple[RunConfig, str | None]:
     """A resume with another total: a cosine schedule whose length followed the old total
     is stretched to the new one, from the current learning rate (it never restarts or
-    rises); a schedule that already ended is refused."""
+    rises); a schedule that already ended is refused, and so is a one-cycle schedule or a
+    warmup whose length followed the old total."""
+    schedule = config.schedule
+    if checkpoint is not None and (schedule.schedule == "onecycle" or (
+            schedule.warmup_epochs > 0 and "t_max" in derived and schedule.schedule == "cosine")):
+        what = ("the one-cycle schedule spans" if schedule.schedule == "onecycle"
+                else "the cosine schedule after the warmup spans")
+        raise RunError(f"--resume: {what} the run's {old_total} epochs; training to {total} "
+                       "would break it. Start a new run with the total you want"
+                       f"{'' if schedule.schedule == 'onecycle' else ', or set --t-max'}.")
     if config.schedule.schedule != "cosine" or "t_max" not in derived or total < old_total:
         return new_config, None
     if checkpoint is None:  # nothing trained yet: the schedule simply follows the new total

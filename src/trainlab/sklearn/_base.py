@@ -289,11 +289,14 @@ class MLPBase(BaseEstimator):
             if not incremental or not hasattr(self, "optimizer_"):
                 config = recipe(settings, dtype.name)
                 self.optimizer_ = build.build_optimizer(config, self.model_.parameters())
-                self.schedule_ = build.build_schedule(config, self.optimizer_)
+                self.schedule_ = None
             validation = None
             if settings.early_stopping:
                 stratify = self._task == "classification" and Y.shape[1] == 1
                 X, Y, w, validation = _stochastic.holdout(self, settings, X, Y, w, stratify)
+            if self.schedule_ is None and settings.schedule is not None:
+                steps = -(-X.shape[0] // _stochastic.batch_size_for(settings, X.shape[0]))
+                self.schedule_ = build.build_schedule(config, self.optimizer_, steps)
             _stochastic.run(self, settings, X, Y, w, validation, self._loss_name(), incremental)
         self._publish()
         if not all(np.isfinite(a).all() for a in self.coefs_ + self.intercepts_):

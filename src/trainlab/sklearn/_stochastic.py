@@ -83,8 +83,15 @@ def _no_improvement(est: Any, tol: float, early_stopping: bool, score: float | N
             est.best_loss_ = est.loss_curve_[-1]
 
 
+def batch_size_for(s: Settings, n: int) -> int:
+    """The rows per batch: scikit-learn's "auto" is min(200, n); a larger size than n is n."""
+    return min(200, n) if s.batch_size is None else min(s.batch_size, n)
+
+
 def _step_schedule(est: Any, s: Settings, logs: dict[str, float]) -> None:
     schedule = est.schedule_
+    if schedule is not None and schedule.interval == "step":
+        return
     if schedule is not None:
         if s.schedule == "plateau":
             schedule.step(logs.get("val_loss", logs["loss"]))
@@ -119,13 +126,11 @@ def run(est: Any, s: Settings, X: Any, Y: np.ndarray, w: np.ndarray | None,
     dtype = model.parameters()[0].data.dtype
     params, layers = model.parameters(), linears(model)
     n = X.shape[0]
-    if s.batch_size is None:
-        batch_size = min(200, n)
-    else:
-        if s.batch_size > n:
-            warnings.warn(f"{type(est).__name__}: batch_size={s.batch_size} is larger than the "
-                          f"{n} training rows; using {n}.", UserWarning, stacklevel=4)
-        batch_size = min(s.batch_size, n)
+    if s.batch_size is not None and s.batch_size > n:
+        warnings.warn(f"{type(est).__name__}: batch_size={s.batch_size} is larger than the "
+                      f"{n} training rows; using {n}.", UserWarning, stacklevel=4)
+    batch_size = batch_size_for(s, n)
+    per_step = est.schedule_ is not None and est.schedule_.interval == "step"
     early_stopping = validation is not None
     est.n_iter_ = 0
     for _ in range(1 if incremental else s.max_iter):
@@ -151,6 +156,8 @@ def run(est: Any, s: Settings, X: Any, Y: np.ndarray, w: np.ndarray | None,
             if s.clip_value is not None:
                 clip_grad_value(params, s.clip_value)
             optimizer.step()
+            if per_step:
+                est.schedule_.step()
             total += value * size
         model.eval()
         epoch_loss = total / n

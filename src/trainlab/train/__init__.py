@@ -33,10 +33,17 @@ from trainlab.train.metrics import (
 )
 from trainlab.train.progress import EpochLog, ProgressBar
 from trainlab.train.protocols import TrainerView
+from trainlab.train.scores import METRICS, precision_recall_f1, roc_auc, top_k_accuracy
 from trainlab.train.state import module_generators
 from trainlab.train.targets import infer_task
+from trainlab.train.weights import class_weights
 
 __all__ = [
+    "METRICS",
+    "precision_recall_f1",
+    "roc_auc",
+    "top_k_accuracy",
+    "class_weights",
     "Trainer",
     "fit",
     "History",

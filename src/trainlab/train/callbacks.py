@@ -106,13 +106,18 @@ class LambdaCallback(Callback):
 
 
 def resolve_mode(monitor: str, mode: str, owner: str) -> str:
-    """``"min"`` or ``"max"``; ``"auto"`` is max for accuracy and r2, min otherwise."""
+    """``"min"`` or ``"max"``; ``"auto"`` is max for accuracy, r2 and the scores (precision,
+    recall, f1, roc_auc, and their per-class columns), min otherwise."""
     if not isinstance(monitor, str) or not monitor:
         raise TypeError(f"{owner}: monitor must be a metric name. Received: {monitor!r}.")
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max'. Received: {mode!r}.")
     if mode == "auto":
-        return "max" if monitor.endswith(("accuracy", "r2")) else "min"
+        scores = ("precision", "recall", "f1", "roc_auc")
+        name = monitor[4:] if monitor.startswith("val_") else monitor
+        higher = monitor.endswith(("accuracy", "r2")) or name.split("_")[0] in scores or \
+            name.startswith("roc_auc")
+        return "max" if higher else "min"
     return mode
 
 
@@ -171,11 +176,13 @@ def weights_finite(model: Module) -> bool:
 
 
 class LRScheduler(Callback):
-    """Step a learning-rate schedule once per epoch, after validation.
+    """Step a learning-rate schedule once per epoch, after validation, or after every
+    optimizer step when the schedule's ``interval`` is ``"step"`` (OneCycleLR,
+    CosineAnnealingWarmRestarts).
 
     ``ReduceLROnPlateau`` gets the monitored metric (``val_loss`` by default);
     every other schedule is stepped without arguments. The ``lr`` column of the
-    history is the rate used during the epoch, before this step.
+    history is the rate at the start of the epoch.
     """
 
     order = -10
@@ -194,6 +201,15 @@ class LRScheduler(Callback):
     def needs_metric(self) -> bool:
         return isinstance(self.schedule, ReduceLROnPlateau)
 
+    @property
+    def per_step(self) -> bool:
+        """Whether the schedule is stepped after every optimizer step."""
+        return getattr(self.schedule, "interval", "epoch") == "step"
+
+    def on_batch_end(self, trainer: TrainerView, batch: int, loss: float) -> None:
+        if self.per_step:
+            self.schedule.step()
+
     def on_train_begin(self, trainer: TrainerView) -> None:
         if self.needs_metric:
             check_monitor_available(trainer, self.monitor, "LRScheduler(ReduceLROnPlateau)")
@@ -201,7 +217,7 @@ class LRScheduler(Callback):
     def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
         if self.needs_metric:
             self.schedule.step(monitored(logs, self.monitor, "LRScheduler(ReduceLROnPlateau)"))
-        else:
+        elif not self.per_step:
             self.schedule.step()
 
 
@@ -210,8 +226,12 @@ class EarlyStopping(Callback):
 
     An epoch improves when its value beats the best so far by more than
     ``min_delta`` (lower for ``mode="min"``, higher for ``"max"``; ``"auto"`` picks
-    max for accuracy and r2). With ``restore_best=True`` the model gets back the
-    weights of its best epoch when early stopping ends the run.
+    max for accuracy and r2). With a ``baseline``, an improvement that does not also
+    beat the baseline counts as an epoch without improvement, so training stops after
+    ``patience`` epochs unless the metric gets past the baseline. The first
+    ``start_from_epoch`` epochs are not watched (a warmup). With ``restore_best=True``
+    the model gets back the weights of its best epoch when training ends, whether this
+    callback stopped it or not (as Keras 3's ``restore_best_weights``).
     """
 
     def __init__(
@@ -221,12 +241,18 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         mode: str = "auto",
         restore_best: bool = True,
+        baseline: float | None = None,
+        start_from_epoch: int = 0,
     ) -> None:
         self.monitor = monitor
         self.mode = resolve_mode(monitor, mode, "EarlyStopping")
         self.patience = check_int(patience, "EarlyStopping: patience", low=0)
         self.min_delta = abs(check_number(min_delta, "EarlyStopping: min_delta"))
         self.restore_best = bool(restore_best)
+        self.baseline = None if baseline is None else check_number(baseline,
+                                                                   "EarlyStopping: baseline")
+        self.start_from_epoch = check_int(start_from_epoch, "EarlyStopping: start_from_epoch",
+                                          low=0)
         self._reset()
 
     def _reset(self) -> None:
@@ -234,6 +260,7 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self.wait = 0
         self.stopped_epoch = 0
+        self.restored_epoch = 0
         self.best_state: dict[str, Any] | None = None
 
     def on_train_begin(self, trainer: TrainerView) -> None:
@@ -241,14 +268,19 @@ class EarlyStopping(Callback):
         if trainer.epoch == 0:
             self._reset()
         self.stopped_epoch = 0
+        self.restored_epoch = 0
 
     def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
+        if epoch <= self.start_from_epoch:
+            return
         value = monitored(logs, self.monitor, "EarlyStopping")
         if improved(value, self.best, self.mode, self.min_delta):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best, self.best_epoch = value, epoch
             if self.restore_best:
                 self.best_state = trainer.model.state_dict()
-            return
+            if self.baseline is None or improved(value, self.baseline, self.mode, self.min_delta):
+                self.wait = 0
+                return
         self.wait += 1
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
@@ -257,15 +289,19 @@ class EarlyStopping(Callback):
                 if self.restore_best and self.best_state is not None
                 else ""
             )
+            baseline = "" if self.baseline is None else f" or on the baseline {self.baseline:.6g}"
             trainer.stop(
                 f"Early stopping at epoch {epoch}: {self.monitor} has not improved on "
-                f"{self.best:.6g} (epoch {self.best_epoch}) for {self.wait} epochs{restored}."
+                f"{self.best:.6g} (epoch {self.best_epoch}){baseline} for {self.wait} "
+                f"epochs{restored}."
                 if self.best is not None
                 else f"Early stopping at epoch {epoch}: {self.monitor} is not finite."
             )
 
     def on_train_end(self, trainer: TrainerView) -> None:
-        if self.stopped_epoch and self.restore_best and self.best_state is not None:
+        if self.restore_best and self.best_state is not None:
+            if self.best_epoch != trainer.epoch:
+                self.restored_epoch = self.best_epoch
             trainer.model.load_state_dict(self.best_state)
 
     def state_dict(self) -> dict[str, Any]:

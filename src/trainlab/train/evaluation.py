@@ -9,6 +9,7 @@ import numpy as np
 from trainlab.nn.module import Module
 from trainlab.train.metrics import accuracy, mse, predicted_classes, r2
 from trainlab.train.protocols import Loss
+from trainlab.train.scores import compute_metrics
 from trainlab.train.targets import infer_task, prepare
 
 
@@ -22,9 +23,10 @@ def forward_batches(model: Module, X: np.ndarray, batch_size: int = 1024) -> np.
 
 def evaluate_batches(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray,
                      labels: np.ndarray | None, task: str,
-                     batch_size: int = 1024) -> dict[str, float]:
+                     batch_size: int = 1024, metrics: tuple[str, ...] = ()) -> dict[str, float]:
     """Loss and metrics of checked arrays (see :func:`evaluate_model`), in evaluation mode,
-    ``batch_size`` rows per forward pass: ``{"loss", "accuracy"}`` or ``{"loss", "mse", "r2"}``.
+    ``batch_size`` rows per forward pass: ``{"loss", "accuracy"}`` or ``{"loss", "mse", "r2"}``,
+    and for classification the ``metrics`` named (:mod:`trainlab.train.scores`).
     The loss is the mean over the rows: Σ_batches loss_b · n_b / n."""
     model.eval()
     outputs = []
@@ -37,6 +39,9 @@ def evaluate_batches(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray,
     result = {"loss": loss_sum / X.shape[0]}
     if task == "classification":
         result["accuracy"] = accuracy(labels, predicted_classes(out))
+        if metrics:
+            assert labels is not None
+            result.update(compute_metrics(metrics, labels, out))
     else:
         result["mse"] = mse(y, out)
         result["r2"] = r2(y, out)

@@ -26,6 +26,7 @@ import numpy as np
 from trainlab._checks import check_input, check_int, check_number
 from trainlab._rng import RngLike, as_generator
 from trainlab.data import iterate_minibatches, num_batches
+from trainlab.nn.losses import check_sample_weight
 from trainlab.nn.module import Module, Sequential
 from trainlab.optim import clip_grad_norm, clip_grad_value
 from trainlab.train.callbacks import (
@@ -47,6 +48,7 @@ from trainlab.train.history import History
 from trainlab.train.metrics import RunningMetrics
 from trainlab.train.progress import ProgressBar, progress_callback
 from trainlab.train.protocols import Loss, Optimizer, Schedule, SkipsInputGrad
+from trainlab.train.scores import check_metrics
 from trainlab.train.state import load_trainer_state, trainer_state
 from trainlab.train.targets import TASKS, infer_task, prepare
 
@@ -76,9 +78,10 @@ def _positive_or_none(value: Any, name: str) -> float | None:
 class Trainer:
     """Train ``model`` on (X, y) with ``loss`` and ``optimizer``; see :meth:`fit`.
 
-    schedule: a trainlab.optim schedule, stepped once per epoch after validation
-        (ReduceLROnPlateau gets ``val_loss``; pass ``LRScheduler(schedule, monitor=...)``
-        as a callback to monitor something else).
+    schedule: a trainlab.optim schedule, stepped once per epoch after validation, or
+        after every optimizer step when its ``interval`` is ``"step"`` (OneCycleLR,
+        CosineAnnealingWarmRestarts). ReduceLROnPlateau gets ``val_loss``; pass
+        ``LRScheduler(schedule, monitor=...)`` as a callback to monitor something else.
     clip_norm / clip_value: clip the gradients by global L2 norm, or elementwise by
         value, before each step (one of the two).
     callbacks: :class:`~trainlab.train.Callback` objects.
@@ -89,6 +92,10 @@ class Trainer:
     nan_guard: stop with a :class:`DivergenceWarning` naming the epoch and step when
         the loss or a gradient becomes NaN or infinite; the failing update is not applied.
     eval_batch_size: rows per forward pass in :meth:`evaluate` and :meth:`predict`.
+    metrics: classification metrics beyond accuracy, by name (``"f1"``, ``"precision"``,
+        ``"recall"``, their ``"_per_class"`` forms, ``"roc_auc"`` for a binary task,
+        ``"top3_accuracy"``; :mod:`trainlab.train.scores`), computed in evaluation mode on
+        the validation data after every epoch (``val_f1``, ...) and by :meth:`evaluate`.
     """
 
     def __init__(
@@ -107,6 +114,7 @@ class Trainer:
         verbose: int = 1,
         nan_guard: bool = True,
         eval_batch_size: int = 1024,
+        metrics: Iterable[str] = (),
     ) -> None:
         if not isinstance(model, Module):
             raise TypeError(
@@ -145,6 +153,11 @@ class Trainer:
         self.rng = as_generator(rng, "Trainer: rng")
         self.nan_guard = bool(nan_guard)
         self.eval_batch_size = check_int(eval_batch_size, "Trainer: eval_batch_size", low=1)
+        self.metrics = check_metrics(list(metrics) if not isinstance(metrics, str) else metrics,
+                                     "Trainer: metrics")
+        if self.metrics and self.task != "classification":
+            raise ValueError(f"Trainer: metrics {list(self.metrics)} are classification "
+                             f"metrics; the task is {self.task!r}.")
 
         callbacks = list(callbacks)
         for i, cb in enumerate(callbacks):
@@ -182,6 +195,7 @@ class Trainer:
         self.target_epochs = 0
         self.batches_per_epoch = 0
         self._params = model.parameters()
+        self._sample_weight: np.ndarray | None = None
         # The input width, from the first layer that declares one (checked before training).
         widths = (getattr(m, "in_features", None) for m in model.modules())
         self._in_features = next((w for w in widths if isinstance(w, int)), None)
@@ -206,12 +220,16 @@ class Trainer:
         epochs: int = 10,
         batch_size: int = 32,
         validation_data: tuple[Any, Any] | None = None,
+        sample_weight: Any = None,
     ) -> History:
         """Train until ``epochs`` epochs are completed in total, or until stopped.
 
         X: (n, features) floats, cast to the model's dtype. y: (n,) class labels for
         classification ((n,) 0/1 for BCEWithLogitsLoss), (n,) or (n, k) targets for
         regression. validation_data: (X_val, y_val), evaluated after every epoch.
+        sample_weight: (n,) weights >= 0 of the training examples; each batch's loss is
+        then ``Σ s_i·l_i / Σ s_i·d_i`` (see :mod:`trainlab.nn.losses`; the loss is called
+        with ``sample_weight=``). Validation is not weighted.
 
         A trainer that has already run (or was restored from a checkpoint) continues
         from its epoch counter: ``fit(epochs=6)`` after 3 epochs runs epochs 4 to 6.
@@ -223,6 +241,8 @@ class Trainer:
         epochs = check_int(epochs, "fit: epochs", low=0)
         batch_size = check_int(batch_size, "fit: batch_size", low=1)
         X, y, labels = self._prepare(X, y, "fit")
+        self._sample_weight = (None if sample_weight is None
+                               else check_sample_weight(sample_weight, X.shape[0], "fit"))
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -318,7 +338,8 @@ class Trainer:
         running = RunningMetrics(self.task, ss_tot)
         for b, index in enumerate(iterate_minibatches(X.shape[0], batch_size, self.rng)):
             batch_labels = None if labels is None else labels[index]
-            if not self._step(b, X[index], y[index], batch_labels, running):
+            weights = None if self._sample_weight is None else self._sample_weight[index]
+            if not self._step(b, X[index], y[index], batch_labels, running, weights):
                 elapsed = time.perf_counter() - start
                 self.history.append(
                     {"epoch": epoch, **running.result(), "lr": lr, "epoch_time": elapsed}
@@ -359,6 +380,7 @@ class Trainer:
         y: np.ndarray,
         labels: np.ndarray | None,
         running: RunningMetrics,
+        weights: np.ndarray | None = None,
     ) -> bool:
         """One optimizer step on a minibatch; False when the NaN guard stopped training."""
         if self.transform is not None:
@@ -376,7 +398,10 @@ class Trainer:
             p.grad.fill(0)
         try:
             out = model.forward(x)
-            loss = self.loss(out, y)
+            if weights is None:
+                loss = self.loss(out, y)
+            else:  # a loss that takes sample weights (every trainlab.nn loss)
+                loss = self.loss(out, y, sample_weight=weights)  # type: ignore[call-arg]
         except ValueError as exc:
             if self.nan_guard and is_non_finite_error(exc):
                 return self._diverge(b, f"the forward pass produced NaN or infinite values ({exc})")
@@ -435,7 +460,7 @@ class Trainer:
         self, X: np.ndarray, y: np.ndarray, labels: np.ndarray | None
     ) -> dict[str, float]:
         return evaluate_batches(self.model, self.loss, X, y, labels, self.task,
-                                self.eval_batch_size)
+                                self.eval_batch_size, self.metrics)
 
 
 def fit(
@@ -448,6 +473,7 @@ def fit(
     epochs: int = 10,
     batch_size: int = 32,
     validation_data: tuple[Any, Any] | None = None,
+    sample_weight: Any = None,
     schedule: Schedule | None = None,
     clip_norm: float | None = None,
     clip_value: float | None = None,
@@ -457,6 +483,7 @@ def fit(
     rng: RngLike = None,
     verbose: int = 1,
     nan_guard: bool = True,
+    metrics: Iterable[str] = (),
 ) -> History:
     """Train in one call: ``Trainer(model, loss, optimizer, ...).fit(X, y, ...)``.
 
@@ -476,5 +503,7 @@ def fit(
         rng=rng,
         verbose=verbose,
         nan_guard=nan_guard,
+        metrics=metrics,
     )
-    return trainer.fit(X, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data)
+    return trainer.fit(X, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+                       sample_weight=sample_weight)

@@ -54,8 +54,9 @@ class Optimizer(Protocol):
 
 
 class Schedule(Protocol):
-    """A learning-rate schedule, stepped once per epoch: ``step()``, or ``step(metric)``
-    for one that watches a metric (ReduceLROnPlateau); ``get_last_lr()`` is ``[lr]``."""
+    """A learning-rate schedule, stepped once per epoch (or after every optimizer step when
+    its ``interval`` attribute is ``"step"``): ``step()``, or ``step(metric)`` for one that
+    watches a metric (ReduceLROnPlateau); ``get_last_lr()`` has one rate per group."""
 
     def step(self, *args: Any, **kwargs: Any) -> None: ...
 

@@ -14,8 +14,11 @@ TASKS = ("classification", "regression")
 
 
 def infer_task(loss: Loss) -> str:
-    """The task a loss implies: classification (CrossEntropyLoss, BCEWithLogitsLoss) or
-    regression (MSELoss)."""
+    """The task a loss implies, its ``task`` attribute: classification (CrossEntropyLoss,
+    BCEWithLogitsLoss) or regression (MSELoss, L1Loss, HuberLoss)."""
+    task = getattr(loss, "task", None)
+    if task in ("classification", "regression"):
+        return str(task)
     if isinstance(loss, (CrossEntropyLoss, BCEWithLogitsLoss)):
         return "classification"
     if isinstance(loss, MSELoss):
