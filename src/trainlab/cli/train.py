@@ -89,6 +89,8 @@ def _train(args: argparse.Namespace) -> int:
         config, output = resolve(args.config, flag_values(args))
         session = Run.create(config, out=output["out"], name=output["name"],
                              callbacks=_progress(args.quiet), command=command)
+        for note in session.data.notes:  # how the header was read; what was encoded
+            print(note, flush=True)
     outcome = session.train()
     return report(session, outcome)
 
