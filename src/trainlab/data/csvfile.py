@@ -749,3 +749,27 @@ def missing_cell_error(frame: pd.DataFrame, names: Sequence[str]) -> ValueError 
     if bad is None:
         return None
     return _problem(_table(frame).columns, source, owner, bad[0], wanted[bad[1]], None)
+
+
+def mixed_column_error(frame: pd.DataFrame, names: Sequence[str]) -> ValueError | None:
+    """The error for the first text cell of a column that otherwise holds numbers (a typo
+    in a numeric column, which must not turn the column into categories); None when no
+    column of ``names`` mixes them."""
+    source = frame.attrs.get(_ATTR) if isinstance(frame.attrs.get(_ATTR), CsvSource) else None
+    owner = source.owner if source is not None else "frame_to_dataset"
+    if source is not None and not _rows_unchanged(frame, source):
+        source = None
+    columns = _table(frame).columns
+    wanted = set(names)
+    for j, column in enumerate(columns):
+        if column.name not in wanted or column.codes is None:
+            continue
+        numeric = np.array([_number(c) is not None for c in column.categories], dtype=bool)
+        if not numeric.any() or numeric.all():
+            continue
+        codes = column.category_codes
+        text_rows = np.flatnonzero((codes >= 0) & ~numeric[np.maximum(codes, 0)])
+        error = _problem(columns, source, owner, int(text_rows[0]), j, None)
+        return ValueError(f"{str(error).rstrip('.')}. (Column {column.name!r} holds numbers in "
+                          "other rows, so it is not read as a text column.)")
+    return None

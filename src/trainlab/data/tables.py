@@ -16,6 +16,7 @@ from trainlab.data.csvfile import (
     frame_targets,
     frame_to_dataset,
     missing_cell_error,
+    mixed_column_error,
     read_csv_frame,
 )
 from trainlab.data.dataset import Dataset, check_classes, encode_targets
@@ -139,6 +140,9 @@ def load_csv_table(
     targets = frame_targets(frame, target=target, task=task, dtype=dtype)
     features = frame[list(targets.features)]
     text = any(is_text(series) for _, series in features.items())
+    mixed = mixed_column_error(frame, targets.features) if text else None
+    if mixed is not None:
+        raise mixed
     if impute == "none" and text:
         problem = missing_cell_error(frame, targets.features)
         if problem is not None:

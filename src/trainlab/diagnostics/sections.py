@@ -93,6 +93,17 @@ def health_table(monitor: Monitor) -> str:
     return "\n".join(parts)
 
 
+def monitor_html(monitor: Monitor) -> str:
+    """The health table, the one-line facts and the warnings, as HTML (notebooks)."""
+    header, rows = health_rows(monitor)
+    parts = [f"<p>Monitor: {len(monitor.records)} sampled steps</p>"]
+    if rows:
+        parts.append(table_html(header, rows))
+    parts += [f"<p>{escape(line)}</p>" for line in summary_lines(monitor)]
+    parts += [f'<p class="bad">warning: {escape(w)}</p>' for w in monitor.warnings]
+    return "".join(parts)
+
+
 def theory_rows(monitor: Monitor) -> tuple[list[str], list[list[str]]]:
     """Predicted against measured variance of each layer's output and gradient at initialisation."""
     header = ["layer", "Var(out) theory", "Var(out) measured", "E[g²] theory", "E[g²] measured"]

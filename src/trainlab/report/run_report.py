@@ -252,6 +252,8 @@ def diagnostics_sections(ctx: RunContext) -> list[Section]:
 
 
 def files_section(ctx: RunContext) -> list[Section]:
+    if ctx.info.get("library"):  # made from objects in memory: no run directory
+        return []
     names = [runs.CONFIG, runs.RUN_INFO, runs.METRICS, runs.CHECKPOINT, runs.MODEL, runs.MONITOR]
     rows = [[n, f"{(ctx.path / n).stat().st_size:,} bytes"] for n in names
             if (ctx.path / n).is_file()]

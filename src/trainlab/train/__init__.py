@@ -20,6 +20,7 @@ from trainlab.train.checkpoint import (
     restore_checkpoint,
     save_checkpoint,
 )
+from trainlab.train.display import LivePlot
 from trainlab.train.fit import Trainer, fit
 from trainlab.train.guard import DivergenceWarning, global_grad_norm
 from trainlab.train.history import History
@@ -37,6 +38,7 @@ from trainlab.train.state import module_generators
 from trainlab.train.targets import infer_task
 
 __all__ = [
+    "LivePlot",
     "Trainer",
     "fit",
     "History",
