@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from trainlab.cli.commands import HELP
 from trainlab.cli.errors import EXIT_OK, UsageError
 from trainlab.data.tables import RawTable
 from trainlab.runs import prepare
@@ -22,7 +23,7 @@ from trainlab.runs.record import LoadedModel, RunRecord
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "evaluate", help="metrics of a run's model on its test split or on --data",
+        "evaluate", help=HELP["evaluate"],
         description="Evaluate a run's final model (model.safetensors, else the last "
         "checkpoint) with the run's saved input normalisation.",
     )

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import runs
+from trainlab.cli.commands import HELP
 from trainlab.cli.errors import EXIT_OK, UsageError, one_line
 from trainlab.data._files import open_regular
 from trainlab.data.csvfile import read_csv_frame
@@ -48,7 +49,7 @@ FORMATS = (".csv", ".npz")
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "predict", help="predict for new examples (csv or npz in and out)",
+        "predict", help=HELP["predict"],
         description=(__doc__ or "").split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from trainlab.cli.commands import HELP
 from trainlab.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, one_line
 from trainlab.cli.settings import SETTINGS, add_setting_flags, flag_values, resolve
 from trainlab.diagnostics.sections import health_table, text_table
@@ -34,7 +35,7 @@ RESUME_FLAGS = ("epochs",)
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "train", help="train an MLP and write a run directory",
+        "train", help=HELP["train"],
         description="Train an MLP. Every setting is a flag and a key of --config FILE.toml "
         "(same name, with underscores); flags override the file. A setting that does not "
         "apply to the chosen optimizer, schedule or augmentation is an error. The run "

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,11 +75,28 @@ def summary_lines(monitor: Monitor) -> list[str]:
     return lines
 
 
-def text_table(header: Sequence[Any], rows: Sequence[Sequence[Any]], width: int = 60) -> str:
-    """A plain-text table with aligned columns; cells longer than ``width`` are cut with '…'."""
-    cut = [[c if len(c) <= width else c[: width - 1] + "…" for c in map(str, r)] for r in rows]
-    sizes = [max([len(str(h))] + [len(r[i]) for r in cut]) for i, h in enumerate(header)]
-    lines = ["  ".join(str(h).ljust(n) for h, n in zip(header, sizes, strict=False)).rstrip(),
+def text_table(header: Sequence[Any], rows: Sequence[Sequence[Any]], width: int = 60,
+               total: int | None = None) -> str:
+    """A plain-text table with aligned columns; cells longer than ``width`` are cut with '…'.
+
+    total: the widest line allowed (default: the terminal's width, 80 when it is not a
+    terminal). The longest text columns are narrowed to fit it (never below 16
+    characters, so numbers are never cut); a wide terminal gets the whole text.
+    """
+    if total is None:
+        total = shutil.get_terminal_size((80, 24)).columns
+    text = [[str(c) for c in r] for r in rows]
+    sizes = [min(width, max([len(str(h))] + [len(r[i]) for r in text if i < len(r)]))
+             for i, h in enumerate(header)]
+    floor = 16
+    while sum(sizes) + 2 * (len(sizes) - 1) > total:
+        widest = max(range(len(sizes)), key=lambda i: sizes[i])
+        if sizes[widest] <= floor:
+            break
+        sizes[widest] -= 1
+    cut = [[c if len(c) <= n else c[: n - 1] + "…" for c, n in zip(r, sizes, strict=False)]
+           for r in text]
+    lines = ["  ".join(str(h)[:n].ljust(n) for h, n in zip(header, sizes, strict=False)).rstrip(),
              "  ".join("-" * n for n in sizes)]
     lines += ["  ".join(c.ljust(n) for c, n in zip(r, sizes, strict=False)).rstrip() for r in cut]
     return "\n".join(lines)
