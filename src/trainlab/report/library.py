@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from trainlab import __version__, runs
+from trainlab.report.evaluation import SplitOutputs
 from trainlab.report.run_report import RunContext, build_run_report, write_run_report
+from trainlab.runs.prepare import to_target_units
 from trainlab.runs.run import Run
 from trainlab.train import Trainer
+from trainlab.train.evaluation import forward_batches
 
 
 def _trainer_context(trainer: Any, path: Path, name: str) -> RunContext:
@@ -69,6 +72,11 @@ def write_report(source: Any, path: str | Path = "report.html", name: str = "in-
         ctx.monitor = source.monitor
         if source.trainer.epoch:
             ctx.info["final"] = source.final_metrics()
+            outputs = to_target_units(source.data.target_scaler,
+                                      forward_batches(source.model, source.data.X_test))
+            names = source.data.dataset.class_names
+            ctx.test = SplitOutputs(source.task, outputs, source.data.y_test,
+                                   None if names is None else [str(n) for n in names])
     elif isinstance(source, Trainer):
         if not len(source.history):
             raise ValueError("write_report: the Trainer has not been fitted (no epoch in "
