@@ -773,3 +773,13 @@ def mixed_column_error(frame: pd.DataFrame, names: Sequence[str]) -> ValueError 
         return ValueError(f"{str(error).rstrip('.')}. (Column {column.name!r} holds numbers in "
                           "other rows, so it is not read as a text column.)")
     return None
+
+
+def frame_has_text_or_missing(frame: pd.DataFrame) -> bool:
+    """Whether any column of ``frame`` holds text or a missing cell (one pass for a table
+    of numbers)."""
+    pd = _pandas()
+    if any(isinstance(d, pd.CategoricalDtype) or getattr(d, "kind", "O") not in "biuf"
+           for d in frame.dtypes):
+        return True
+    return _has_missing(frame)

@@ -13,6 +13,7 @@ import numpy as np
 from trainlab._checks import check_dtype
 from trainlab.data.csvfile import (
     CsvSource,
+    frame_has_text_or_missing,
     frame_targets,
     frame_to_dataset,
     missing_cell_error,
@@ -137,6 +138,10 @@ def load_csv_table(
     frame = read_csv_frame(path, header=header, delimiter=delimiter)
     source = frame.attrs.get("trainlab.csv")
     notes = (header_message(source),) if header == "auto" and source is not None else ()
+    if not frame_has_text_or_missing(frame):  # numbers only: as load_csv reads it
+        dataset = frame_to_dataset(frame, target=target, task=task, dtype=dtype, name=name)
+        dataset.notes = notes
+        return dataset
     targets = frame_targets(frame, target=target, task=task, dtype=dtype)
     features = frame[list(targets.features)]
     text = any(is_text(series) for _, series in features.items())
