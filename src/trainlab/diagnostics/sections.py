@@ -41,7 +41,7 @@ def health_rows(monitor: Monitor) -> tuple[list[str], list[list[str]]]:
         warned.setdefault(w.layer, set()).add(w.kind)
     by_layer = {p.name.rsplit(".", 1)[0]: p for p in last.params if p.is_weight}
     header = ["layer", "out mean", "out std", "grad std", "saturated", "dead", "‖∂L/∂W‖",
-              "‖ΔW‖/‖W‖", "status"]
+              "ΔW/W", "status"]  # ‖ΔW‖/‖W‖, the update-to-weight ratio
     rows = []
     for s in last.layers:
         weight = by_layer.get(s.name)
