@@ -129,3 +129,12 @@ def test_resume_restores_the_encoder(tmp_path, capsys):
     straight = (tmp_path / "b" / "r" / "metrics.csv").read_text()
     drop_time = [line.split(",")[:5] for line in resumed.splitlines()]
     assert drop_time == [line.split(",")[:5] for line in straight.splitlines()]
+
+
+def test_a_column_complete_in_the_training_rows_is_still_imputed(tmp_path, capsys):
+    # with seed 1 neither row without measurements is in the training split
+    status, out, err = run_cli(capsys, "train", "--data", f"csv:{PENGUINS}", "--target",
+                               "species", "--seed", "1", "--epochs", "1", "--hidden", "8",
+                               "--no-monitor", "--out", tmp_path, "-q")
+    assert status == 0, err
+    assert "imputed 6 missing cells in 1 column" in out  # sex only

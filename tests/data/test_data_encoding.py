@@ -81,6 +81,13 @@ def test_columns_by_name_unknown_category_and_refusals():
     assert "one-hot colour (2); imputed 1 missing cell in 1 column" in encoder.summary()
 
 
+def test_a_cell_missing_only_outside_the_training_rows_is_filled():
+    train = pd.DataFrame({"size": [1.0, 2.0, 6.0], "colour": pd.Categorical(["a", "b", "b"])})
+    encoder = TableEncoder(impute="median").fit(train)
+    new = pd.DataFrame({"size": [np.nan], "colour": pd.Categorical([None], categories=["a"])})
+    np.testing.assert_array_equal(encoder.transform(new), [[2.0, 0.0, 1.0]])
+
+
 def test_load_csv_table_returns_a_dataset_when_nothing_needs_encoding(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n")

@@ -57,7 +57,8 @@ class EncodedColumn:
     """What the encoder learned about one input column.
 
     kind: ``"number"`` or ``"category"``.
-    fill: the value that replaces a missing cell (None: missing cells are refused).
+    fill: the value that replaces a missing cell, learned whether or not the training split
+        has one (None: missing cells are refused).
     categories: the text values seen in training, sorted (a category column only).
     missing: how many cells of the training split were missing.
     """
@@ -121,7 +122,7 @@ class TableEncoder:
                         "(categorical='onehot', --categorical onehot) or make it numeric.")
                 values = _text_values(series)
                 fill: float | str | None = None
-                if missing and self.impute != "none":
+                if self.impute != "none":  # also when training has no missing cell here
                     imputer = SimpleImputer(strategy="most_frequent", missing_values=None)
                     fill = str(imputer.fit(values).statistics_[0])
                 known = values[values[:, 0] != None]  # noqa: E711 (elementwise)
@@ -132,7 +133,7 @@ class TableEncoder:
                 columns.append(EncodedColumn(name, "category", fill, categories, missing))
             else:
                 fill = None
-                if missing and self.impute != "none":
+                if self.impute != "none":  # also when training has no missing cell here
                     imputer = SimpleImputer(strategy=self.impute, keep_empty_features=True)
                     fill = float(imputer.fit(_number_values(series)).statistics_[0])
                 columns.append(EncodedColumn(name, "number", fill, (), missing))
