@@ -43,17 +43,22 @@ def sections_of(html: str) -> list[str]:
 
 def test_report_has_every_section(run_dir):
     html = (run_dir / "report.html").read_text()
-    assert sections_of(html) == ["summary", "configuration", "curves", "learning-rate", "model",
-                                 "signal", "health", "gradients", "files"]
-    assert "Test accuracy:" in html
+    assert sections_of(html) == ["summary", "configuration", "curves", "learning-rate",
+                                 "classes", "model", "signal", "health", "gradients", "files"]
+    assert "Test accuracy <b>" in html
     info = json.loads((run_dir / "run.json").read_text())
     assert f"{100 * info['final']['test']['accuracy']:.2f}%" in html
-    # configuration table: every key of config.toml
+    # configuration: the settings that apply, grouped; momentum does not apply to Adam
     for key in ("optimizer", "hidden", "lr", "schedule", "seed"):
         assert f"<td>{key}</td>" in html
+    assert "<td>momentum</td>" not in html and "<td>max_shift</td>" not in html
+    for group in ("data", "model", "optimizer", "training"):
+        assert f"<h3>{group}</h3>" in html
+    # when, where, by which command
+    assert "<th>command</th><td>trainlab train" in html and "<th>machine</th>" in html
     # model summary: layers, output shapes and parameter counts (64·32+32 = 2,080; 32·10+10 = 330)
-    assert "<td>0</td><td>Linear</td><td>(batch, 32)</td><td>2,080</td>" in html
-    assert "<td>2</td><td>Linear</td><td>(batch, 10)</td><td>330</td>" in html
+    assert "<td>layer 0</td><td>Linear 64→32</td><td>(batch, 32)</td><td>2,080</td>" in html
+    assert "<td>layer 2</td><td>Linear 32→10</td><td>(batch, 10)</td><td>330</td>" in html
     assert "<td>total</td><td></td><td></td><td>2,410</td>" in html
 
 
@@ -95,7 +100,8 @@ def test_trainlab_report_rebuilds_the_page_from_the_directory(run_dir, capsys, t
     after = (run_dir / "report.html").read_text()
     assert sections_of(after) == sections_of(before)
     # the same tables (the figures are re-rendered, the numbers are the same)
-    strip = lambda s: IMG.sub("", re.sub(r"[0-9.]+ s of training", "", s))  # noqa: E731
+    strip = lambda s: IMG.sub("", re.sub(  # noqa: E731 (the date follows the files' times)
+        r"[0-9.]+ s of training|\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", s))
     assert strip(after) == strip(before)
     assert len(list((run_dir / "figures").glob("*.png"))) == len(IMG.findall(after))
     status, _, _ = run_cli(capsys, "report", run_dir, "--output", tmp_path / "copy.html")

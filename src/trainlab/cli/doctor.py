@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from trainlab.cli.commands import HELP
 from trainlab.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from trainlab.cli.settings import add_setting_flags, flag_values, resolve
 from trainlab.diagnostics.doctor import run_checks
@@ -16,9 +17,9 @@ from trainlab.nn.losses import Loss
 from trainlab.runs.run import Run
 
 
-def add_parsers(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     doctor = sub.add_parser(
-        "doctor", help="sanity checks of a configuration before training",
+        "doctor", help=HELP["doctor"],
         description="Build the run's data, model and optimizer from CONFIG (and the flags) "
         "and check them before training: the loss at initialisation against ln C, "
         "overfitting a batch of 16 examples, a gradient check in float64, dead and saturated "
@@ -30,8 +31,10 @@ def add_parsers(sub: Any) -> None:
     add_setting_flags(doctor)
     doctor.set_defaults(handler=run_doctor)
 
+
+def add_lr_find_parser(sub: Any) -> None:
     finder = sub.add_parser(
-        "lr-find", help="the learning-rate range test (Smith 2017) on a configuration",
+        "lr-find", help=HELP["lr-find"],
         description="Train copies of the run's model and optimizer for --steps minibatches "
         "while the learning rate grows exponentially from --start-lr to --end-lr; print the "
         "suggested rate (a tenth of the rate at the smoothed loss's minimum) and, with "

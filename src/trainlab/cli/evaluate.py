@@ -14,14 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from trainlab.cli.commands import HELP
 from trainlab.cli.errors import EXIT_OK, UsageError
+from trainlab.data.tables import RawTable
 from trainlab.runs import prepare
 from trainlab.runs.record import LoadedModel, RunRecord
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "evaluate", help="metrics of a run's model on its test split or on --data",
+        "evaluate", help=HELP["evaluate"],
         description="Evaluate a run's final model (model.safetensors, else the last "
         "checkpoint) with the run's saved input normalisation.",
     )
@@ -52,8 +54,18 @@ def evaluation_data(record: RunRecord, loaded: LoadedModel, data: str | None,
     if data is None:
         X, y = record.split(split)
         return X, y, f"{record.config.data.data} ({split} split)"
-    dataset = prepare.load(record.config.data, record.config.model.dtype, name=data)
+    loaded_data = prepare.load(record.config.data, record.config.model.dtype, name=data)
     where = f"setting 'data' (--data) = {data!r}"
+    if isinstance(loaded_data, RawTable):
+        if loaded.encoder is None:
+            raise UsageError(f"{where}: it has text or missing cells, and the run was trained "
+                             "on a table of numbers only.")
+        try:  # the run's categories and fill values, matched to the columns by name
+            dataset = loaded_data.encode(loaded.encoder)
+        except ValueError as exc:
+            raise UsageError(f"{where}: {' '.join(str(exc).split())}") from None
+    else:
+        dataset = loaded_data
     X = columns_by_name(dataset, loaded.feature_names, where)
     check_features(X, loaded.in_features, where)
     if dataset.task != loaded.task:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from trainlab import __version__
-from trainlab.cli import doctor, evaluate, predict, report_cmd, train, ui_cmd
+from trainlab.cli.commands import COMMANDS, HELP
 from trainlab.cli.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -19,8 +20,6 @@ from trainlab.cli.errors import (
     one_line,
     report,
 )
-from trainlab.lab.runner import main as lab_main
-from trainlab.recipe.settings import SettingError
 
 
 class Parser(argparse.ArgumentParser):
@@ -35,7 +34,10 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}; see '{self.prog} --help'.")
 
 
-def build_parser() -> Parser:
+def build_parser(command: str | None = "all") -> Parser:
+    """The parser; only ``command``'s options are read from its module (``"all"``: every
+    command's), the others are listed by name and help, so that ``trainlab --help``
+    imports no command."""
     parser = Parser(
         prog="trainlab",
         description="Train, evaluate and inspect MLPs, and run the lab's experiments.",
@@ -44,17 +46,23 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"trainlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    train.add_parser(sub)
-    evaluate.add_parser(sub)
-    predict.add_parser(sub)
-    report_cmd.add_parser(sub)
-    doctor.add_parsers(sub)
-    ui_cmd.add_parser(sub)
-    sub.add_parser("lab", help="run the experiments behind the notes' claims "
-                   "(trainlab lab list | run NAME | run all; see 'trainlab lab --help')",
-                   add_help=False)
+    for name, module in COMMANDS.items():
+        if command in (name, "all"):
+            path, _, function = module.partition(":")
+            getattr(importlib.import_module(path), function or "add_parser")(sub)
+        else:
+            sub.add_parser(name, help=HELP[name], add_help=False)
+    sub.add_parser("lab", help=HELP["lab"], add_help=False)
     parser.commands = sub.choices
     return parser
+
+
+def _setting_error() -> type:
+    """SettingError, imported when an error is reported (the recipe imports every
+    registry; a SettingError raised has loaded it already)."""
+    from trainlab.recipe.settings import SettingError
+
+    return SettingError
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager:
@@ -86,8 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
         if argv and argv[0] == "lab":
+            from trainlab.lab.runner import main as lab_main  # (the lab imports every part)
+
             return lab_main(argv[1:])
-        parser = build_parser()
+        command = next((a for a in argv if not a.startswith("-")), None)
+        parser = build_parser(command if command in COMMANDS else None)
         args, extras = parser.parse_known_args(argv)
         if extras:
             raise _unknown_option(parser, args.command, extras)
@@ -97,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         with one_blas_thread():
             return args.handler(args)
-    except (UsageError, SettingError) as exc:
+    except UsageError as exc:
         report(f"trainlab: error: {exc}")
         return EXIT_USAGE
     except SystemExit as exc:  # --help and --version
@@ -108,5 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        if isinstance(exc, _setting_error()):
+            report(f"trainlab: error: {exc}")
+            return EXIT_USAGE
         report(f"trainlab: error: {type(exc).__name__}: {one_line(exc)}")
         return EXIT_FAILED

@@ -1,24 +1,26 @@
-"""``trainlab predict RUN --input FILE --output FILE``: the model's predictions for new rows.
+"""trainlab predict RUN --input FILE --output FILE: the model's predictions for new rows.
 
-Input: a ``.csv``, or an ``.npz`` with an array ``X`` ((n, d) or (n, height, width)).
-A CSV whose first row is text has a header: when it names the run's features, its
-columns are matched to them by name, in any order (other columns, such as the target,
-are ignored), and a header that names only some of them is refused, naming the missing
-ones; a header that names none of them is read in order, and must have as many columns
-as the model's inputs. A CSV
-whose first row is numbers has no header: its columns are taken in order and must be
-as many as the model's inputs. The run's saved input normalisation is applied.
+Input: a .csv, or an .npz with an array X ((n, d) or (n, height, width)).
+A run trained on a table with text or missing cells reads the CSV as it read its
+training file: by column name (other columns, such as the target, are ignored), or in
+order when there is no header, and encodes it with the categories and fill values
+learned in training. Otherwise a CSV with a header (its first row is text, or
+--header yes) has its columns matched to the run's features by name, in any order
+(other columns, such as the target, are ignored); a header that names only some of them
+is refused, naming the missing ones, and one that names none of them is read in order.
+A CSV without a header (its first row is numbers, or --header no) has its columns taken
+in order, as many as the model's inputs. The run's saved input normalisation is applied.
 
-Class names that a spreadsheet would run as a formula (starting with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return) are written with a leading ``'``.
+Class names that a spreadsheet would run as a formula (starting with =, +,
+-, @, a tab or a carriage return) are written with a leading '.
 
-Output (by the suffix of ``--output``):
+Output (by the suffix of --output):
 
-- classification, ``.csv``: ``label`` (class index), ``class`` (class name) and
-  ``prob_<class>`` per class; ``.npz``: ``labels`` (n,), ``classes`` (n,) names,
-  ``probabilities`` (n, K), ``class_names`` (K,).
-- regression, ``.csv``: ``prediction`` (or ``prediction_0``, ... for several targets);
-  ``.npz``: ``predictions`` (n,) or (n, k).
+- classification, .csv: label (class index), class (class name) and
+  prob_<class> per class; .npz: labels (n,), classes (n,) names,
+  probabilities (n, K), class_names (K,).
+- regression, .csv: prediction (or prediction_0, ... for several targets);
+  .npz: predictions (n,) or (n, k).
 """
 
 from __future__ import annotations
@@ -33,9 +35,13 @@ from typing import Any
 import numpy as np
 
 from trainlab import runs
+from trainlab.cli.commands import HELP
 from trainlab.cli.errors import EXIT_OK, UsageError, one_line
 from trainlab.data._files import open_regular
+from trainlab.data.csvfile import read_csv_frame
+from trainlab.data.encoding import TableEncoder
 from trainlab.data.npzfile import NpzArchive
+from trainlab.data.tables import HEADER_WORDS
 from trainlab.runs.record import LoadedModel, RunRecord
 
 FORMATS = (".csv", ".npz")
@@ -43,7 +49,7 @@ FORMATS = (".csv", ".npz")
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "predict", help="predict for new examples (csv or npz in and out)",
+        "predict", help=HELP["predict"],
         description=(__doc__ or "").split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -51,6 +57,9 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--input", required=True, metavar="FILE", help="examples: .csv or .npz")
     parser.add_argument("--output", required=True, metavar="FILE",
                         help="where to write the predictions: .csv or .npz")
+    parser.add_argument("--header", choices=("auto", "yes", "no"), default="auto",
+                        help="csv: whether the first row holds column names (default: auto, "
+                        "decided from the rows and said)")
     parser.set_defaults(handler=run)
 
 
@@ -66,7 +75,39 @@ MAX_INPUT_BYTES = 1 << 30
 """The largest --input CSV read (1 GiB): rows are parsed in memory."""
 
 
-def read_csv_features(path: Path, features: int, names: list[str] | None) -> np.ndarray:
+def read_table_features(path: Path, encoder: TableEncoder, header: str) -> np.ndarray:
+    """The rows of a CSV encoded as the run's table was: its columns matched to the run's
+    by name (a header), or taken in order (no header: exactly the run's columns)."""
+    where = f"setting 'input' (--input) = {str(path)!r}"
+    if path.is_dir():
+        raise UsageError(f"{where} is a directory.")
+    try:
+        frame = read_csv_frame(path, header=HEADER_WORDS[header])
+    except FileNotFoundError:
+        raise UsageError(f"setting 'input' (--input): no such file {str(path)!r}.") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{where}: {one_line(exc)}") from None
+    source = frame.attrs.get("trainlab.csv")
+    names = encoder.input_names
+    if source is not None and not source.header:
+        if frame.shape[1] != len(names):
+            raise UsageError(f"{where}: the file has no header and {frame.shape[1]} columns; "
+                             f"without a header it must hold the run's {len(names)} columns in "
+                             f"order ({', '.join(names)}). Add a header row to match them "
+                             "by name.")
+        frame.columns = names
+        if header == "auto":
+            print(f"{path.name}: no header found; its {len(names)} columns were read in "
+                  "order as the run's columns (use --header yes if the first row holds names)")
+    try:
+        return encoder.transform(frame, where=where)
+    except ValueError as exc:
+        raise UsageError(one_line(exc)) from None
+
+
+def read_csv_features(path: Path, features: int, names: list[str] | None,
+                      header: str = "auto") -> np.ndarray:
+    header_row: list[str]
     where = f"setting 'input' (--input) = {str(path)!r}"
     try:
         handle, size = open_regular(path, where)
@@ -87,27 +128,28 @@ def read_csv_features(path: Path, features: int, names: list[str] | None) -> np.
     if not rows:
         raise UsageError(f"{where}: the file is empty; expected a header row and data rows.")
     first = [h.strip() for h in rows[0]]
-    if all(_is_number(c) for c in first):  # no header: every row is data, columns in order
-        header, body = [f"column {j + 1}" for j in range(len(first))], rows
-        if len(header) != features:
+    headerless = all(_is_number(c) for c in first) if header == "auto" else header == "no"
+    if headerless:  # every row is data, columns in order
+        header_row, body = [f"column {j + 1}" for j in range(len(first))], rows
+        if len(header_row) != features:
             raise UsageError(f"{where}: the model takes {features} features; the file has "
-                             f"{len(header)} columns and no header.")
+                             f"{len(header_row)} columns and no header.")
         columns = list(range(features))
     else:
-        header, body = first, rows[1:]
-        columns = _columns_by_name(header, features, names, where)
+        header_row, body = first, rows[1:]
+        columns = _columns_by_name(header_row, features, names, where)
     if not body:
         raise UsageError(f"{where}: no data rows after the header.")
     X = np.empty((len(body), len(columns)), dtype=np.float64)
     for i, row in enumerate(body):
-        if len(row) != len(header):
+        if len(row) != len(header_row):
             raise UsageError(f"{where}: row {i + 2} has {len(row)} cells; the header has "
-                             f"{len(header)}.")
+                             f"{len(header_row)}.")
         for j, c in enumerate(columns):
             try:
                 X[i, j] = float(row[c])
             except ValueError:
-                raise UsageError(f"{where}: row {i + 2}, column {header[c]!r}: {row[c]!r} is "
+                raise UsageError(f"{where}: row {i + 2}, column {header_row[c]!r}: {row[c]!r} is "
                                  "not a number.") from None
     return X
 
@@ -148,7 +190,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(text: str) -> str:
-    """``text`` with a leading ``'`` when a spreadsheet would read it as a formula."""
+    """``text`` with a leading ' when a spreadsheet would read it as a formula."""
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
@@ -174,11 +216,13 @@ def read_npz_features(path: Path) -> np.ndarray:
     return X.astype(np.float64)
 
 
-def read_features(path: Path, features: int, names: list[str] | None) -> np.ndarray:
+def read_features(path: Path, features: int, names: list[str] | None,
+                  header: str = "auto") -> np.ndarray:
     suffix = _suffix(path, "input")
     if path.is_dir():
         raise UsageError(f"setting 'input' (--input) = {str(path)!r} is a directory.")
-    X = read_csv_features(path, features, names) if suffix == ".csv" else read_npz_features(path)
+    X = (read_csv_features(path, features, names, header) if suffix == ".csv"
+         else read_npz_features(path))
     where = f"setting 'input' (--input) = {str(path)!r}"
     if X.shape[1] != features:
         raise UsageError(f"{where}: the model takes {features} features per example; "
@@ -250,7 +294,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"setting 'output' (--output) = {str(output)!r}: the folder "
                          f"{str(output.parent)!r} is not writable.")
     loaded = RunRecord.open(args.run).load()
-    X = read_features(Path(args.input), loaded.in_features, loaded.feature_names)
+    header = getattr(args, "header", "auto")
+    if loaded.encoder is not None and Path(args.input).suffix.lower() == ".csv":
+        X = read_table_features(Path(args.input), loaded.encoder, header)
+    else:
+        X = read_features(Path(args.input), loaded.in_features, loaded.feature_names, header)
     with np.errstate(all="ignore"):
         outputs = loaded.predict(X)
     if not np.isfinite(outputs).all():

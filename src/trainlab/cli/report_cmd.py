@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from trainlab.cli.commands import HELP
 from trainlab.cli.errors import EXIT_OK, UsageError, one_line
 from trainlab.report.run_report import write_run_report
 from trainlab.runs.record import RunRecord
@@ -14,7 +15,7 @@ from trainlab.train import CheckpointError
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "report", help="rebuild RUN/report.html from the run directory",
+        "report", help=HELP["report"],
         description="Rebuild the self-contained HTML report of a run from config.toml, "
         "run.json, metrics.csv, the model checkpoint and monitor.json: summary and final "
         "metrics, configuration, learning curves, learning rate, model summary, and the "

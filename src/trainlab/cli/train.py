@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from trainlab.cli.commands import HELP
 from trainlab.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, one_line
 from trainlab.cli.settings import SETTINGS, add_setting_flags, flag_values, resolve
 from trainlab.diagnostics.curvature.sections import curvature_table
@@ -35,7 +36,7 @@ RESUME_FLAGS = ("epochs",)
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "train", help="train an MLP and write a run directory",
+        "train", help=HELP["train"],
         description="Train an MLP. Every setting is a flag and a key of --config FILE.toml "
         "(same name, with underscores); flags override the file. A setting that does not "
         "apply to the chosen optimizer, schedule or augmentation is an error. The run "
@@ -90,6 +91,8 @@ def _train(args: argparse.Namespace) -> int:
         config, output = resolve(args.config, flag_values(args))
         session = Run.create(config, out=output["out"], name=output["name"],
                              callbacks=_progress(args.quiet), command=command)
+        for note in session.data.notes:  # how the header was read; what was encoded
+            print(note, flush=True)
     outcome = session.train()
     return report(session, outcome)
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from trainlab.cli.commands import HELP
 from trainlab.cli.errors import EXIT_OK, UsageError
 
 DEFAULT_PORT = 8765
@@ -16,7 +17,7 @@ MAX_CONNECTIONS = 512  # beyond this the server answers 503 instead of queueing 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "ui", help="a local web app: runs (live), compare, sweeps, and a playground",
+        "ui", help=HELP["ui"],
         description="Serve a local web application over the runs directory: the runs and "
         "sweeps, each run live while it trains, runs compared, sweeps' parallel coordinates "
         "and heatmaps, and a playground that trains small networks on 2-D data. It reads "

@@ -594,49 +594,105 @@ def frame_to_dataset(
         default the last column. Every other column is a feature and must hold finite
         numbers: a text cell, a missing cell or a value that overflows ``dtype`` is an
         error naming its line and column (its row, for a DataFrame not read from a file).
+        (:class:`~trainlab.data.encoding.TableEncoder` turns text and missing cells into
+        numbers first.)
     task: "classification", "regression" or None to infer: a text target gives class
         labels (sorted distinct values); an integer-like numeric target with at most 20
         distinct values is classification; anything else is regression.
     """
     dtype = check_dtype(dtype)
-    source = frame.attrs.get(_ATTR) if isinstance(frame.attrs.get(_ATTR), CsvSource) else None
-    owner = source.owner if source is not None else "frame_to_dataset"
-    if source is not None and not _rows_unchanged(frame, source):
-        owner = f"frame_to_dataset: {source.path}"
-        source = None  # rows were dropped or reordered: name them by position, not by line
-    header = [str(c) for c in frame.columns]
-    if target is not None and not isinstance(target, str) and not (
-        isinstance(target, Sequence) and all(isinstance(t, str) for t in target)
-    ):
-        raise TypeError(f"load_csv: target must be a column name or a list of names. "
-                        f"Received: {target!r}.")
-    targets = [header[-1]] if target is None else ([target] if isinstance(target, str)
-                                                   else list(target))
-    position = {column: j for j, column in enumerate(header)}
-    for column in targets:
-        if column not in position:
-            hint = ""
-            if source is not None and not source.header:
-                hint = f" ({source.header_note}.)" if "auto" in source.header_note else (
-                    " (header=False: the columns are named x0, x1, ...)")
-            raise ValueError(f"{owner}: target column {column!r} is not in the header. "
-                             f"Columns: {_shown_columns(header)}.{hint}")
-    if not targets or len(set(targets)) == len(header):
-        hint = ""
-        if len(header) == 1 and source is not None:
-            seen = [d for d in ";\t|" if d in header[0] and d != source.delimiter]
-            if seen:
-                hint = f" Is the delimiter {seen[0]!r}? Pass delimiter={seen[0]!r}."
-        raise ValueError(
-            f"{owner}: need at least one target and one feature column. "
-            f"Received target={target!r} for columns {_shown_columns(header)}.{hint}"
-        )
-    target_cols = [position[c] for c in targets]
-    taken = set(target_cols)
-    feature_cols = [j for j in range(len(header)) if j not in taken]
+    where = _Where.of(frame, target)
     table = _table(frame)
-    n = len(frame)
-    X = _numeric_block(table, feature_cols, n, source, owner, dtype)
+    X = _numeric_block(table, where.feature_cols, len(frame), where.source, where.owner, dtype)
+    y, task, class_names = _targets(table, len(frame), where, task, dtype)
+    return Dataset(
+        X=X,
+        y=y,
+        task=task,
+        name=name or (where.source.path.stem if where.source is not None else "table"),
+        feature_names=[where.header[j] for j in where.feature_cols],
+        class_names=class_names,
+    )
+
+
+@dataclass(frozen=True)
+class FrameTargets:
+    """A table's targets, read by :func:`frame_targets`; ``features`` names the other
+    columns, in table order."""
+
+    y: np.ndarray
+    task: str
+    class_names: tuple[str, ...] | None
+    features: tuple[str, ...]
+
+
+def frame_targets(frame: pd.DataFrame, target: str | Sequence[str] | None = None,
+                  task: str | None = None, dtype=np.float32) -> FrameTargets:
+    """The targets of a table, as :func:`frame_to_dataset` reads them, leaving the feature
+    columns as they are (text and missing cells allowed)."""
+    dtype = check_dtype(dtype)
+    where = _Where.of(frame, target)
+    y, task, class_names = _targets(_table(frame), len(frame), where, task, dtype)
+    return FrameTargets(y, task, None if class_names is None else tuple(class_names),
+                        tuple(where.header[j] for j in where.feature_cols))
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where a DataFrame's target and feature columns are, and how to name its cells."""
+
+    source: CsvSource | None
+    owner: str
+    header: list[str]
+    targets: list[str]
+    target_cols: list[int]
+    feature_cols: list[int]
+
+    @classmethod
+    def of(cls, frame, target) -> _Where:
+        source = frame.attrs.get(_ATTR) if isinstance(frame.attrs.get(_ATTR), CsvSource) else None
+        owner = source.owner if source is not None else "frame_to_dataset"
+        if source is not None and not _rows_unchanged(frame, source):
+            owner = f"frame_to_dataset: {source.path}"
+            source = None  # rows were dropped or reordered: name them by position, not by line
+        header = [str(c) for c in frame.columns]
+        if target is not None and not isinstance(target, str) and not (
+            isinstance(target, Sequence) and all(isinstance(t, str) for t in target)
+        ):
+            raise TypeError(f"load_csv: target must be a column name or a list of names. "
+                            f"Received: {target!r}.")
+        targets = [header[-1]] if target is None else ([target] if isinstance(target, str)
+                                                       else list(target))
+        position = {column: j for j, column in enumerate(header)}
+        for column in targets:
+            if column not in position:
+                hint = ""
+                if source is not None and not source.header:
+                    hint = f" ({source.header_note}.)" if "auto" in source.header_note else (
+                        " (header=False: the columns are named x0, x1, ...)")
+                raise ValueError(f"{owner}: target column {column!r} is not in the header. "
+                                 f"Columns: {_shown_columns(header)}.{hint}")
+        if not targets or len(set(targets)) == len(header):
+            hint = ""
+            if len(header) == 1 and source is not None:
+                seen = [d for d in ";\t|" if d in header[0] and d != source.delimiter]
+                if seen:
+                    hint = f" Is the delimiter {seen[0]!r}? Pass delimiter={seen[0]!r}."
+            raise ValueError(
+                f"{owner}: need at least one target and one feature column. "
+                f"Received target={target!r} for columns {_shown_columns(header)}.{hint}"
+            )
+        target_cols = [position[c] for c in targets]
+        taken = set(target_cols)
+        feature_cols = [j for j in range(len(header)) if j not in taken]
+        return cls(source, owner, header, targets, target_cols, feature_cols)
+
+
+def _targets(table: _Table, n: int, where: _Where, task, dtype) -> tuple[np.ndarray, str, Any]:
+    """Labels or regression targets from the target columns of ``table``."""
+    source, owner = where.source, where.owner
+    targets, target_cols = where.targets, where.target_cols
+    taken = set(target_cols)
     # keep only the target columns (copied out of the whole-table array, which goes)
     table = _Table([_Column(c.name, numbers=None if c.numbers is None else c.numbers.copy(),
                             codes=c.codes, categories=c.categories) if j in taken
@@ -656,14 +712,7 @@ def frame_to_dataset(
         if task == "regression" and dtype == np.float32:
             _numeric_block(table, target_cols, n, source, owner, dtype)
     check_classes(task, class_names, owner, f"column {targets[0]!r}")
-    return Dataset(
-        X=X,
-        y=y,
-        task=task,
-        name=name or (source.path.stem if source is not None else "table"),
-        feature_names=[header[j] for j in feature_cols],
-        class_names=class_names,
-    )
+    return y, task, class_names
 
 
 def _text_target(columns: list[_Column], j: int, task, dtype, source, owner):
@@ -683,3 +732,54 @@ def _text_target(columns: list[_Column], j: int, task, dtype, source, owner):
     categories = np.array([c.strip() for c in column.categories], dtype=object)
     labels_of_category, task, class_names = encode_targets(categories, task, dtype, owner)
     return labels_of_category[column.category_codes], task, class_names
+
+
+def missing_cell_error(frame: pd.DataFrame, names: Sequence[str]) -> ValueError | None:
+    """The error for the first missing cell (in reading order) of columns ``names`` of a
+    table from :func:`read_csv_frame`, naming its line and column; None when none is."""
+    source = frame.attrs.get(_ATTR) if isinstance(frame.attrs.get(_ATTR), CsvSource) else None
+    owner = source.owner if source is not None else "frame_to_dataset"
+    if source is not None and not _rows_unchanged(frame, source):
+        source = None
+    wanted = [j for j, c in enumerate(frame.columns) if str(c) in set(names)]
+    if not wanted:
+        return None
+    mask = frame.iloc[:, wanted].isna().to_numpy()
+    bad = _first_bad(mask)
+    if bad is None:
+        return None
+    return _problem(_table(frame).columns, source, owner, bad[0], wanted[bad[1]], None)
+
+
+def mixed_column_error(frame: pd.DataFrame, names: Sequence[str]) -> ValueError | None:
+    """The error for the first text cell of a column that otherwise holds numbers (a typo
+    in a numeric column, which must not turn the column into categories); None when no
+    column of ``names`` mixes them."""
+    source = frame.attrs.get(_ATTR) if isinstance(frame.attrs.get(_ATTR), CsvSource) else None
+    owner = source.owner if source is not None else "frame_to_dataset"
+    if source is not None and not _rows_unchanged(frame, source):
+        source = None
+    columns = _table(frame).columns
+    wanted = set(names)
+    for j, column in enumerate(columns):
+        if column.name not in wanted or column.codes is None:
+            continue
+        numeric = np.array([_number(c) is not None for c in column.categories], dtype=bool)
+        if not numeric.any() or numeric.all():
+            continue
+        codes = column.category_codes
+        text_rows = np.flatnonzero((codes >= 0) & ~numeric[np.maximum(codes, 0)])
+        error = _problem(columns, source, owner, int(text_rows[0]), j, None)
+        return ValueError(f"{str(error).rstrip('.')}. (Column {column.name!r} holds numbers in "
+                          "other rows, so it is not read as a text column.)")
+    return None
+
+
+def frame_has_text_or_missing(frame: pd.DataFrame) -> bool:
+    """Whether any column of ``frame`` holds text or a missing cell (one pass for a table
+    of numbers)."""
+    pd = _pandas()
+    if any(isinstance(d, pd.CategoricalDtype) or getattr(d, "kind", "O") not in "biuf"
+           for d in frame.dtypes):
+        return True
+    return _has_missing(frame)

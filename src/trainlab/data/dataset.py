@@ -27,6 +27,7 @@ class Dataset:
     feature_names: d names; ``("x0", "x1", ...)`` when not given.
     class_names: the name of each class, indexed by label (classification), else None.
     image_shape: ``(height, width)`` when each row of X is an image, else None.
+    notes: what the loader decided for the user to know (e.g. how a header was found).
     """
 
     X: np.ndarray
@@ -36,6 +37,7 @@ class Dataset:
     feature_names: Sequence[str] | None = None
     class_names: Sequence[str] | None = None
     image_shape: tuple[int, int] | None = None
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         owner = f"Dataset {self.name!r}"

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from trainlab._checks import check_dtype
-from trainlab.data.csvfile import frame_to_dataset, read_csv_frame
+from trainlab.data.csvfile import (
+    CsvSource,
+    frame_has_text_or_missing,
+    frame_targets,
+    frame_to_dataset,
+    missing_cell_error,
+    mixed_column_error,
+    read_csv_frame,
+)
 from trainlab.data.dataset import Dataset, check_classes, encode_targets
+from trainlab.data.encoding import TableEncoder, is_text, needs_encoding
 from trainlab.data.npzfile import NpzArchive, SingleArrayError
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -52,6 +63,102 @@ def load_csv(
                         f"Received: {target!r}.")
     frame = read_csv_frame(path, header=header, delimiter=delimiter)
     return frame_to_dataset(frame, target=target, task=task, dtype=dtype, name=name)
+
+
+@dataclass(eq=False)
+class RawTable:
+    """A CSV table whose feature columns still hold text or missing cells.
+
+    features: the feature columns (a pandas DataFrame, n rows), as read.
+    y, task, class_names: the targets, read as :func:`load_csv` reads them.
+    encoder: the :class:`~trainlab.data.encoding.TableEncoder` (not yet fitted) that
+        :meth:`encode` fits on the training rows.
+    """
+
+    features: Any
+    y: np.ndarray
+    task: str
+    name: str
+    class_names: Sequence[str] | None
+    encoder: TableEncoder
+    dtype: np.dtype
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.features)
+
+    def encode(self, encoder: TableEncoder) -> Dataset:
+        """The numeric Dataset of every row, through a fitted ``encoder``."""
+        X = encoder.transform(self.features, where=f"load_csv: {self.name}")
+        with np.errstate(over="ignore"):
+            X_out = X.astype(self.dtype)
+        if not np.isfinite(X_out).all():
+            raise ValueError(f"load_csv: {self.name}: an encoded value overflows {self.dtype}.")
+        return Dataset(X=X_out, y=self.y, task=self.task, name=self.name,
+                       feature_names=encoder.feature_names, class_names=self.class_names)
+
+
+HEADER_WORDS: dict[str, str | bool] = {"auto": "auto", "yes": True, "no": False}
+
+
+def header_message(source: CsvSource) -> str:
+    """What ``header="auto"`` decided about a file's first row, for the person training."""
+    if source.header:
+        return (f"{source.path.name}: the first row was read as column names (it holds text "
+                "where the rows below hold numbers); use --header no if it is data.")
+    return (f"{source.path.name}: no header found, the first row was read as data (columns "
+            "x0, x1, ...); use --header yes if it holds the column names.")
+
+
+def load_csv_table(
+    path: str | os.PathLike,
+    target: str | Sequence[str] | None = None,
+    task: str | None = None,
+    delimiter: str = ",",
+    dtype=np.float32,
+    name: str | None = None,
+    *,
+    header: str | bool = "auto",
+    categorical: str = "onehot",
+    impute: str = "mean",
+) -> Dataset | RawTable:
+    """A CSV file as a :class:`Dataset` when every feature is a number, else as a
+    :class:`RawTable` to be encoded once the training rows are known.
+
+    header: as in :func:`load_csv`, or the words ``"auto"``, ``"yes"``, ``"no"``.
+    categorical, impute: the :class:`~trainlab.data.encoding.TableEncoder`'s steps. With
+        ``categorical="none"`` a text feature is refused, with ``impute="none"`` a missing
+        cell is, each naming its line and column.
+    """
+    dtype = check_dtype(dtype)
+    if isinstance(header, str) and header in HEADER_WORDS:
+        header = HEADER_WORDS[header]
+    encoder = TableEncoder(categorical, impute)
+    frame = read_csv_frame(path, header=header, delimiter=delimiter)
+    source = frame.attrs.get("trainlab.csv")
+    notes = (header_message(source),) if header == "auto" and source is not None else ()
+    if not frame_has_text_or_missing(frame):  # numbers only: as load_csv reads it
+        dataset = frame_to_dataset(frame, target=target, task=task, dtype=dtype, name=name)
+        dataset.notes = notes
+        return dataset
+    targets = frame_targets(frame, target=target, task=task, dtype=dtype)
+    features = frame[list(targets.features)]
+    text = any(is_text(series) for _, series in features.items())
+    mixed = mixed_column_error(frame, targets.features) if text else None
+    if mixed is not None:
+        raise mixed
+    if impute == "none" and text:
+        problem = missing_cell_error(frame, targets.features)
+        if problem is not None:
+            raise problem
+    refused = (text and categorical == "none") or (not text and impute == "none")
+    if not needs_encoding(features) or refused:
+        dataset = frame_to_dataset(frame, target=target, task=task, dtype=dtype, name=name)
+        dataset.notes = notes
+        return dataset
+    return RawTable(features, targets.y, targets.task, name or Path(path).stem,
+                    targets.class_names, encoder, dtype, notes)
 
 
 def _overflow(values: np.ndarray, dtype: np.dtype, owner: str, what: str) -> None:

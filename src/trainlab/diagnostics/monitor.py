@@ -308,6 +308,22 @@ class Monitor(Callback):
         self._record = None
         self._before = None
 
+    # -- notebooks ------------------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        """The per-layer health table at the last sampled step, its facts and warnings."""
+        from trainlab.diagnostics.sections import monitor_html  # (matplotlib, html)
+
+        return monitor_html(self)
+
+    def plot(self) -> Any:
+        """A matplotlib Figure: each layer's output spread and gradient size against depth
+        (see :func:`~trainlab.diagnostics.plots.depth_profile_figure`)."""
+        from trainlab.diagnostics.plots import depth_profile_figure  # imports matplotlib
+        from trainlab.train.display import show_inline
+
+        show_inline()
+        return depth_profile_figure(self)
+
     # -- taps ------------------------------------------------------------------------
     @_timed
     def _on_forward(self, i: int, layer: Module, x: np.ndarray, y: np.ndarray) -> None:

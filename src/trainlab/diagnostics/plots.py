@@ -105,7 +105,9 @@ def grad_norm_figure(monitor: Monitor) -> Figure:
     for i, name in enumerate(names):
         series = [p.grad_norm if (p := r.param(name)) else math.nan for r in monitor.records]
         values += series
-        ax.plot(steps, positive(series), color=COLORS[i % len(COLORS)], label=f"‖∂L/∂{name}‖")
+        layer = name.rsplit(".", 1)[0]
+        ax.plot(steps, positive(series), color=COLORS[i % len(COLORS)],
+                label=f"layer {layer} · ‖∂L/∂W‖")
     ax.plot(steps, positive([r.grad_norm for r in monitor.records]), "k-", lw=2,
             label="global norm (before clipping)")
     if spans_decades(values + [r.grad_norm for r in monitor.records], 1.0):
@@ -156,7 +158,9 @@ def saturation_figure(monitor: Monitor) -> Figure:
             ax.plot(steps, series, style, color=COLORS[drawn % len(COLORS)],
                     lw=2.5 - 0.3 * (drawn % 4), label=f"{stats.label} {what}")
             drawn += 1
-    ax.set_ylim(-0.02, 1.02)
+    drawn_values = [v for line in ax.get_lines() for v in line.get_ydata() if math.isfinite(v)]
+    top = max(drawn_values, default=0.0)
+    ax.set_ylim(-0.02 * max(top, 0.05), min(1.02, max(top, 0.05) * 1.15))  # scaled to the data
     ax.set_xlabel("training step")
     ax.set_ylabel("fraction of outputs (saturated) or units (dead)")
     ax.set_title("saturated (σ' or tanh' < 1% of max) and dead (ReLU) units")

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ def health_rows(monitor: Monitor) -> tuple[list[str], list[list[str]]]:
         warned.setdefault(w.layer, set()).add(w.kind)
     by_layer = {p.name.rsplit(".", 1)[0]: p for p in last.params if p.is_weight}
     header = ["layer", "out mean", "out std", "grad std", "saturated", "dead", "‖∂L/∂W‖",
-              "‖ΔW‖/‖W‖", "status"]
+              "ΔW/W", "status"]  # ‖ΔW‖/‖W‖, the update-to-weight ratio
     rows = []
     for s in last.layers:
         weight = by_layer.get(s.name)
@@ -74,11 +75,28 @@ def summary_lines(monitor: Monitor) -> list[str]:
     return lines
 
 
-def text_table(header: Sequence[Any], rows: Sequence[Sequence[Any]], width: int = 60) -> str:
-    """A plain-text table with aligned columns; cells longer than ``width`` are cut with '…'."""
-    cut = [[c if len(c) <= width else c[: width - 1] + "…" for c in map(str, r)] for r in rows]
-    sizes = [max([len(str(h))] + [len(r[i]) for r in cut]) for i, h in enumerate(header)]
-    lines = ["  ".join(str(h).ljust(n) for h, n in zip(header, sizes, strict=False)).rstrip(),
+def text_table(header: Sequence[Any], rows: Sequence[Sequence[Any]], width: int = 60,
+               total: int | None = None) -> str:
+    """A plain-text table with aligned columns; cells longer than ``width`` are cut with '…'.
+
+    total: the widest line allowed (default: the terminal's width, 80 when it is not a
+    terminal). The longest text columns are narrowed to fit it (never below 16
+    characters, so numbers are never cut); a wide terminal gets the whole text.
+    """
+    if total is None:
+        total = shutil.get_terminal_size((80, 24)).columns
+    text = [[str(c) for c in r] for r in rows]
+    sizes = [min(width, max([len(str(h))] + [len(r[i]) for r in text if i < len(r)]))
+             for i, h in enumerate(header)]
+    floor = 16
+    while sum(sizes) + 2 * (len(sizes) - 1) > total:
+        widest = max(range(len(sizes)), key=lambda i: sizes[i])
+        if sizes[widest] <= floor:
+            break
+        sizes[widest] -= 1
+    cut = [[c if len(c) <= n else c[: n - 1] + "…" for c, n in zip(r, sizes, strict=False)]
+           for r in text]
+    lines = ["  ".join(str(h)[:n].ljust(n) for h, n in zip(header, sizes, strict=False)).rstrip(),
              "  ".join("-" * n for n in sizes)]
     lines += ["  ".join(c.ljust(n) for c, n in zip(r, sizes, strict=False)).rstrip() for r in cut]
     return "\n".join(lines)
@@ -91,6 +109,17 @@ def health_table(monitor: Monitor) -> str:
     parts += summary_lines(monitor)
     parts += [f"warning: {w}" for w in monitor.warnings]
     return "\n".join(parts)
+
+
+def monitor_html(monitor: Monitor) -> str:
+    """The health table, the one-line facts and the warnings, as HTML (notebooks)."""
+    header, rows = health_rows(monitor)
+    parts = [f"<p>Monitor: {len(monitor.records)} sampled steps</p>"]
+    if rows:
+        parts.append(table_html(header, rows))
+    parts += [f"<p>{escape(line)}</p>" for line in summary_lines(monitor)]
+    parts += [f'<p class="bad">warning: {escape(w)}</p>' for w in monitor.warnings]
+    return "".join(parts)
 
 
 def theory_rows(monitor: Monitor) -> tuple[list[str], list[list[str]]]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from trainlab.backend import BACKENDS
 from trainlab.data import SCALERS
+from trainlab.data.encoding import CATEGORICAL, IMPUTE
 from trainlab.init import INITIALIZERS
 from trainlab.nn import ACTIVATIONS
 from trainlab.optim import OPTIMIZERS, SCHEDULES
@@ -63,6 +64,7 @@ NORMS = ("none", "batch", "layer")
 AUGMENTATIONS = ("none", "noise", "shift")
 DTYPES = ("float32", "float64")
 TASKS = ("classification", "regression")
+HEADERS = ("auto", "yes", "no")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,15 @@ class DataConfig:
                                   "column)", optional=True, metavar="COLUMN")
     task: str | None = _setting(None, "choice", "classification or regression (default: "
                                 "inferred from the targets)", choices=TASKS, optional=True)
+    header: str = _setting("auto", "choice", "csv: whether the first row holds the column "
+                           "names: yes, no, or auto (decided from the rows below, and said)",
+                           choices=HEADERS)
+    categorical: str = _setting("onehot", "choice", "csv: text feature columns one-hot "
+                                "encoded (categories of the training split) or refused (none)",
+                                choices=CATEGORICAL)
+    impute: str = _setting("mean", "choice", "csv: missing cells filled with the training "
+                           "split's mean or median (the most frequent value in a text "
+                           "column), or refused (none)", choices=IMPUTE)
     val_fraction: float = _setting(0.1, "float", "fraction of the examples held out for "
                                    "validation", low=0.0, high=1.0, open_low=True,
                                    open_high=True)

@@ -131,6 +131,9 @@ def _applicability(config: RunConfig, name: str, task: str | None = None) -> tup
         "curvature_every": (config.monitor.curvature, "a run without --curvature"),
         "target": (data.data.lower().startswith("csv:"),
                    f"data {data.data!r} (only csv: files have columns to choose)"),
+        **{name: (data.data.lower().startswith("csv:"),
+                  f"data {data.data!r} (only csv: files are read as tables)")
+           for name in ("header", "categorical", "impute")},
         "task": (is_file, f"data {data.data!r} (a named dataset has its own task)"),
         "target_scaler": ((task or data.task) != "classification", "a classification task"),
         "class_weight": ((task or data.task) != "regression", "a regression task"),

@@ -23,7 +23,12 @@ h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
 table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
 th, td { border: 1px solid #ccc; padding: .25rem .6rem; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-figure { display: inline-block; margin: .5rem 1rem .5rem 0; }
+figure { display: inline-block; margin: .5rem 1rem .5rem 0; max-width: 100%; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
+.groups { display: flex; flex-wrap: wrap; gap: 0 2rem; } .groups h3 { margin: .6rem 0 0; }
+.headline { font-size: 1.3rem; } .facts td { text-align: left; }
+@media (max-width: 640px) { body { margin: 1rem auto; padding: 0 .6rem; }
+  table { font-size: .8rem; } th, td { padding: .2rem .35rem; } figure { margin: .4rem 0; } }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .85rem; color: #555; }
 .ok { color: #0a7a28; font-weight: 600; } .bad { color: #b00020; font-weight: 600; }
@@ -74,7 +79,8 @@ def table_html(header: Sequence[Any], rows: Iterable[Sequence[Any]], raw: bool =
     cell = (lambda v: str(v)) if raw else escape
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def render_page(title: str, sections: Sequence[Section], subtitle: str = "") -> str:

@@ -25,9 +25,11 @@ from typing import Any
 import numpy as np
 
 from trainlab import runs
+from trainlab.report.evaluation import SplitOutputs, split_outputs_of_run_dir, split_sections
 from trainlab.report.html import Section, escape, figure_html, render_page, table_html
 from trainlab.runs.directory import make_figures_dir, read_json
 from trainlab.train import load_model
+from trainlab.train.display import format_number
 
 
 @dataclass
@@ -41,6 +43,7 @@ class RunContext:
     model: Any = None
     monitor: Any = None
     figures: list[tuple[str, bytes]] = field(default_factory=list)
+    test: SplitOutputs | None = None  # the final model's outputs on the test split
 
     @property
     def task(self) -> str:
@@ -96,7 +99,9 @@ def load_context(run_dir: str | Path, monitor: Any = None, model: Any = None) ->
         from trainlab.diagnostics.serialize import monitor_from_dict
 
         monitor = monitor_from_dict(read_json(run_dir / runs.MONITOR))
-    return RunContext(run_dir, config, info, read_metrics(run_dir / runs.METRICS), model, monitor)
+    test = split_outputs_of_run_dir(run_dir) if info.get("final") else None
+    return RunContext(run_dir, config, info, read_metrics(run_dir / runs.METRICS), model, monitor,
+                      test=test)
 
 
 # -- the sections -------------------------------------------------------------------------
@@ -106,8 +111,8 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
-    if isinstance(value, list):
+        return format_number(value)
+    if isinstance(value, list | tuple):
         return ", ".join(map(str, value)) or "(none)"
     return str(value)
 
@@ -127,27 +132,99 @@ def summary_section(ctx: RunContext) -> list[Section]:
     ]
     if info.get("stop_reason"):
         lines.append(f"<p>{escape(info['stop_reason'])}</p>")
+    lines.append(provenance_html(ctx))
     final = info.get("final")
     if final:
-        keys = list(final.get("test", {}))
+        keys = [k for k in final.get("test", {}) if not (k == "mse" and all(
+            part.get("mse") == part.get("loss") for part in final.values()))]
         rows = [[split, *(_fmt(final[split].get(k, math.nan)) for k in keys)]
                 for split in ("train", "val", "test") if split in final]
         lines.append("<h3>Final metrics</h3>" + table_html(["split", *keys], rows))
-        if "accuracy" in final.get("test", {}):
-            lines.append(f"<p>Test accuracy: <b>{100 * final['test']['accuracy']:.2f}%</b></p>")
+        test = final.get("test", {})
+        if "accuracy" in test:
+            lines.insert(0, f'<p class="headline">Test accuracy '
+                         f'<b>{100 * test["accuracy"]:.2f}%</b></p>')
+        elif "r2" in test:
+            lines.insert(0, f'<p class="headline">Test R² <b>{test["r2"]:.3f}</b></p>')
     else:
         lines.append("<p>No final metrics: the run did not complete (resume it with "
                      f"<code>trainlab train --resume {escape(ctx.path)}</code>).</p>")
     return [Section("Summary", "".join(lines), anchor="summary")]
 
 
+def config_groups(config: dict[str, Any], task: str | None) -> list[tuple[str, list[list[str]]]]:
+    """The settings that apply to the run, grouped by the recipe's sections
+    (``[(section, [[setting, value], ...]), ...]``); a config that is not a run recipe
+    (a Trainer's components) is one group, as it is."""
+    from trainlab.recipe import SECTIONS, SETTINGS, applies, from_flat
+
+    flat = {k: v for k, v in config.items() if k in SETTINGS}
+    try:
+        recipe = from_flat(flat, validate=False) if flat else None
+    except Exception:  # noqa: BLE001 - an old or edited file: show it as it is
+        recipe = None
+    if recipe is None:
+        return [("settings", [[k, _setting_text(v)] for k, v in config.items()])]
+    groups = []
+    for section in [*SECTIONS, "run"]:  # "run": the seed
+        rows = [[name, _setting_text(value)] for name, value in config.items()
+                if name in SETTINGS and SETTINGS[name].section == section
+                and value is not None and applies(recipe, name, task)]
+        if rows:
+            groups.append((section, rows))
+    return groups
+
+
+def _setting_text(value: Any) -> str:
+    """A setting as it would be typed (``0.001``, ``1e-08``, ``256, 128``)."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return _fmt(value)
+
+
 def config_section(ctx: RunContext) -> list[Section]:
-    rows = [[key, _fmt(value)] for key, value in ctx.config.items()]
-    body = ("<p>The fully resolved settings (<code>config.toml</code>; settings not listed are "
-            "off). Rerun with <code>trainlab train --config "
-            f"{escape(ctx.path / runs.CONFIG)}</code>.</p>"
-            + table_html(["setting", "value"], rows))
+    groups = config_groups(ctx.config, ctx.task)
+    tables = "".join(f'<div class="group"><h3>{escape(section)}</h3>'
+                     + table_html(["setting", "value"], rows) + "</div>"
+                     for section, rows in groups)
+    rerun = ("" if ctx.info.get("library") else
+             " Rerun with <code>trainlab train --config "
+             f"{escape(ctx.path / runs.CONFIG)}</code>.")
+    body = ("<p>The settings that apply to this run (settings of components it does not use, "
+            f"such as momentum with Adam, are left out).{rerun}</p>"
+            f'<div class="groups">{tables}</div>')
     return [Section("Configuration", body, anchor="configuration")]
+
+
+def provenance_html(ctx: RunContext) -> str:
+    """When and where the report was made, by which command and versions."""
+    import datetime
+    import platform
+
+    import numpy
+
+    info = ctx.info
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine = f"{platform.node() or '?'} ({platform.machine()}, {_cpu_model()})"
+    command = " ".join(info.get("command") or []) or "(from Python)"
+    rows = [["last epoch", now], ["command", command], ["machine", machine],
+            ["versions", f"trainlab {info.get('trainlab_version', '?')}, Python "
+             f"{platform.python_version()}, NumPy {numpy.__version__}"]]
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f'<div class="table-wrap"><table class="facts">{body}</table></div>'
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
 
 
 def _curve_figure(epochs: list[float], series: list[tuple[str, list[float]]], ylabel: str,
@@ -159,7 +236,8 @@ def _curve_figure(epochs: list[float], series: list[tuple[str, list[float]]], yl
         ax.plot(epochs, values, marker="o" if len(epochs) < 15 else None, ms=3,
                 color=COLORS[i % len(COLORS)], label=label)
     if best:
-        ax.axvline(best, color="#7f7f7f", ls="--", lw=1, label=f"best epoch ({best})")
+        ax.axvline(best, color="#7f7f7f", ls="--", lw=1,
+                   label=f"best epoch ({best}, lowest validation loss)")
     values = [v for _, vs in series for v in vs]
     if log or spans_decades(values):
         if all(v > 0 for v in values if math.isfinite(v)):
@@ -171,12 +249,20 @@ def _curve_figure(epochs: list[float], series: list[tuple[str, list[float]]], yl
     return fig
 
 
+def best_epoch(metrics: dict[str, list[float]]) -> int | None:
+    """The epoch with the lowest validation loss (None without validation)."""
+    values = metrics.get("val_loss") or []
+    epochs = metrics.get("epoch") or []
+    finite = [(v, int(e)) for v, e in zip(values, epochs, strict=False) if math.isfinite(v)]
+    return min(finite)[1] if finite else None
+
+
 def curves_section(ctx: RunContext) -> list[Section]:
     m = ctx.metrics
     if not m.get("epoch"):
         return [Section("Learning curves", "<p>No epoch was completed.</p>", anchor="curves")]
     epochs = m["epoch"]
-    best = ctx.info.get("best_epoch") if ctx.info.get("restored_best") else None
+    best = ctx.info.get("best_epoch") if ctx.info.get("restored_best") else best_epoch(m)
     metrics = ["accuracy"] if ctx.task == "classification" else ["mse", "r2"]
     names = {"loss": "loss", "accuracy": "accuracy", "mse": "mean squared error", "r2": "R²"}
     parts = []
@@ -214,14 +300,17 @@ def model_rows(model: Any, in_features: int) -> list[list[str]]:
     rows, total = [], 0
     with np.errstate(all="ignore"):
         for name, layer in layer_chain(model):
+            width_in = x.shape[1] if x.ndim == 2 else None
             x = layer.forward(x)
             count = sum(p.data.size for p in layer.parameters())
             total += count
             extra = ""
             if hasattr(layer, "p") and isinstance(layer.p, float):
                 extra = f" (p={layer.p:g})"
+            if count and width_in is not None and x.ndim == 2 and width_in != x.shape[1]:
+                extra += f" {width_in}→{x.shape[1]}"
             shape = f"(batch, {', '.join(map(str, x.shape[1:]))})"
-            rows.append([name, type(layer).__name__ + extra, shape, f"{count:,}"])
+            rows.append([f"layer {name}", type(layer).__name__ + extra, shape, f"{count:,}"])
     rows.append(["total", "", "", f"{total:,}"])
     return rows
 
@@ -278,6 +367,8 @@ def curvature_section(ctx: RunContext) -> list[Section]:
 
 
 def files_section(ctx: RunContext) -> list[Section]:
+    if ctx.info.get("library"):  # made from objects in memory: no run directory
+        return []
     names = [runs.CONFIG, runs.RUN_INFO, runs.METRICS, runs.CHECKPOINT, runs.MODEL, runs.MONITOR,
              runs.CURVATURE]
     rows = [[n, f"{(ctx.path / n).stat().st_size:,} bytes"] for n in names
@@ -289,10 +380,15 @@ def files_section(ctx: RunContext) -> list[Section]:
     return [Section("Files", body, anchor="files")]
 
 
+def holdout_sections(ctx: RunContext) -> list[Section]:
+    return split_sections(ctx.test, ctx.figure)
+
+
 SECTIONS: list[Callable[[RunContext], list[Section]]] = [
     summary_section,
     config_section,
     curves_section,
+    holdout_sections,
     model_section,
     diagnostics_sections,
     curvature_section,

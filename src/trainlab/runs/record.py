@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from trainlab.data.encoding import TableEncoder
+from trainlab.data.tables import RawTable
 from trainlab.recipe import RunConfig
 from trainlab.runs import directory, prepare
 from trainlab.runs.run import (
@@ -42,6 +44,7 @@ class LoadedModel:
     scaler: Any
     target_scaler: Any
     facts: dict[str, Any]
+    encoder: TableEncoder | None = None  # a table's one-hot encoding and imputation
 
     @property
     def task(self) -> str:
@@ -121,10 +124,12 @@ class RunRecord:
             saved_target = extra.get("target_scaler")
             target_scaler = None if saved_target is None else prepare.scaler_from_state(
                 saved_target)
+            saved_encoder = extra.get("table_encoder")
+            encoder = None if saved_encoder is None else TableEncoder.from_state(saved_encoder)
         except (ValueError, KeyError, TypeError) as exc:
             raise RunError(f"checkpoint {str(path)!r} cannot be used: "
                            f"{' '.join(str(exc).split())}") from None
-        loaded = LoadedModel(checkpoint, model, scaler, target_scaler, facts)
+        loaded = LoadedModel(checkpoint, model, scaler, target_scaler, facts, encoder)
         _check_facts(loaded, path)
         return loaded
 
@@ -140,8 +145,10 @@ class RunRecord:
             raise RunError(f"run {str(self.path)!r}: the data {self.config.data.data!r} changed "
                            "since the run was trained (its fingerprint differs), so its "
                            f"{name} split cannot be rebuilt. Evaluate on a file with --data.")
-        parts = prepare.split_data(self.config.data, dataset,
-                                   RunSeeds.from_seed(self.config.seed).split)
+        seed = RunSeeds.from_seed(self.config.seed).split
+        if isinstance(dataset, RawTable):  # encoded as in training: fitted on the same rows
+            dataset = prepare.encode(self.config.data, dataset, seed)[0]
+        parts = prepare.split_data(self.config.data, dataset, seed)
         index = {"train": 0, "val": 2, "test": 4}[name]
         return parts[index], parts[index + 1]
 

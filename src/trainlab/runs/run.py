@@ -291,7 +291,8 @@ class Run:
             config.data, dataset, RunSeeds.from_seed(config.seed).split,
             saved_scaler=None if checkpoint is None else checkpoint.standardizer,
             saved_target_scaler=_target_scaler_state(checkpoint),
-            restore=checkpoint is not None)
+            restore=checkpoint is not None,
+            saved_encoder=None if checkpoint is None else checkpoint.extra.get("table_encoder"))
         derived = tuple(info.get("derived", ()))
         note = None
         new_config = config.replace(epochs=total)
@@ -312,15 +313,18 @@ class Run:
 
     # -- records ---------------------------------------------------------------------
     def fingerprints(self) -> dict[str, str]:
-        return {"data": prepare.fingerprint(self.data.dataset),
+        return {"data": prepare.fingerprint(self.data.source),
                 "settings": fingerprint(self.config)}
 
     def checkpoint_extra(self) -> dict[str, Any]:
         """What a checkpoint keeps beside the trainer's state (covered by its digest):
         the settings, the data's facts, the target scaler and the fingerprints."""
-        return {"settings": _settings_json(self.config), "dataset": dataset_facts(self.data),
-                "target_scaler": prepare.scaler_state(self.data.target_scaler),
-                "fingerprints": self.fingerprints()}
+        extra = {"settings": _settings_json(self.config), "dataset": dataset_facts(self.data),
+                 "target_scaler": prepare.scaler_state(self.data.target_scaler),
+                 "fingerprints": self.fingerprints()}
+        if self.data.encoder is not None:  # one-hot categories and fill values, as JSON
+            extra["table_encoder"] = self.data.encoder.state_dict()
+        return extra
 
     def info(self, status: str, **extra: Any) -> dict[str, Any]:
         """The content of ``run.json``."""

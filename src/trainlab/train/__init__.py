@@ -20,6 +20,7 @@ from trainlab.train.checkpoint import (
     restore_checkpoint,
     save_checkpoint,
 )
+from trainlab.train.display import LivePlot
 from trainlab.train.fit import Trainer, fit
 from trainlab.train.guard import DivergenceWarning, global_grad_norm
 from trainlab.train.history import History
@@ -44,6 +45,7 @@ __all__ = [
     "roc_auc",
     "top_k_accuracy",
     "class_weights",
+    "LivePlot",
     "Trainer",
     "fit",
     "History",

@@ -21,6 +21,18 @@ def forward_batches(model: Module, X: np.ndarray, batch_size: int = 1024) -> np.
     return np.concatenate([model.forward(X[i : i + batch_size]) for i in starts])
 
 
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, K) from logits: softmax for K >= 2 outputs,
+    ``[1 − σ(z), σ(z)]`` for one output (binary), in float64."""
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim != 2:
+        raise ValueError(f"probabilities: expected logits of shape (n, K). Received {z.shape}.")
+    if z.shape[1] == 1:
+        z = np.concatenate([np.zeros_like(z), z], axis=1)  # softmax([0, z]) = [1 − σ, σ]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def evaluate_batches(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray,
                      labels: np.ndarray | None, task: str,
                      batch_size: int = 1024, metrics: tuple[str, ...] = ()) -> dict[str, float]:

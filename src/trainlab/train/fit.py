@@ -36,7 +36,7 @@ from trainlab.train.callbacks import (
     overrides,
     weights_finite,
 )
-from trainlab.train.evaluation import evaluate_batches, forward_batches
+from trainlab.train.evaluation import evaluate_batches, forward_batches, probabilities
 from trainlab.train.guard import (
     DivergenceWarning,
     divergence_message,
@@ -295,6 +295,13 @@ class Trainer:
             X, "Trainer.predict", features=self._in_features, dtype=self.dtype, name="X"
         )
         return forward_batches(self.model, X, self.eval_batch_size)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (n, K) in evaluation mode: the softmax of the logits (for a
+        single-logit binary model, ``[1 − σ(z), σ(z)]``). Classification only."""
+        if self.task != "classification":
+            raise ValueError("Trainer.predict_proba: the task is regression; use predict().")
+        return probabilities(self.predict(X))
 
     # -- checkpoints -------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

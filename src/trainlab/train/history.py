@@ -128,6 +128,23 @@ class History:
     def __repr__(self) -> str:
         return f"History({len(self)} epochs, columns={self.keys()})"
 
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Every column as a list, Keras's ``history.history``: ``{"loss": [...], ...}``."""
+        return {key: self[key] for key in self.keys() if key != "epoch"}
+
+    def _repr_html_(self) -> str:
+        from trainlab.train.display import history_html
+
+        return history_html(self)
+
+    def plot(self, metrics: list[str] | None = None) -> Any:
+        """The learning curves as a matplotlib Figure (see
+        :func:`~trainlab.train.display.plot_history`)."""
+        from trainlab.train.display import plot_history
+
+        return plot_history(self, metrics)
+
 
 def _is_number(value: Any) -> bool:
     """A real number (JSON's null stands for a missing value and is not one)."""

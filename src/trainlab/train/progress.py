@@ -1,7 +1,10 @@
-"""Progress display: a live tqdm bar on a terminal, one plain line per epoch otherwise.
+"""Progress display: a live tqdm bar on a terminal or in Jupyter (``tqdm.auto`` picks the
+notebook widget there), one plain line per epoch otherwise.
 
-``verbose=0``: silent; ``1``: a bar with the running loss when stderr is a terminal,
-else one line per epoch; ``2``: always one line per epoch.
+``verbose=0``: silent; ``1``: a bar with the running loss when stderr is a terminal or
+the code runs in a Jupyter kernel, else one line per epoch; ``2``: always one line per
+epoch. At the end of an epoch the bar shows the validation metrics first, so that a
+narrow terminal (80 columns) cuts the learning rate and the time, not them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any, TextIO
 from tqdm.auto import tqdm
 
 from trainlab.train.callbacks import Callback
+from trainlab.train.display import in_notebook
 from trainlab.train.protocols import TrainerView
 
 _SKIP = ("epoch", "epoch_time")
@@ -24,6 +28,16 @@ def format_logs(logs: dict[str, Any]) -> str:
     if "epoch_time" in logs:
         parts.append(f"{logs['epoch_time']:.2f}s")
     return "  ".join(parts)
+
+
+def compact_logs(logs: dict[str, Any]) -> str:
+    """The bar's end-of-epoch text: validation metrics first, then training metrics,
+    then the learning rate, 4 significant digits, one space apart."""
+    keys = [k for k in logs if k not in _SKIP]
+    order = ([k for k in keys if k.startswith("val_")]
+             + [k for k in keys if not k.startswith("val_") and k != "lr"]
+             + [k for k in keys if k == "lr"])
+    return " ".join(f"{key} {logs[key]:.4g}" for key in order)
 
 
 class EpochLog(Callback):
@@ -50,8 +64,9 @@ class EpochLog(Callback):
 class ProgressBar(EpochLog):
     """A tqdm bar per epoch on stderr with the running mean of the training loss."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, ncols: int | None = None) -> None:
         super().__init__(stream)
+        self.ncols = ncols  # None: the terminal's width, followed as it changes
         self.bar: Any = None
         self._loss_sum = 0.0
         self._count = 0
@@ -66,7 +81,10 @@ class ProgressBar(EpochLog):
             desc=f"epoch {epoch}/{trainer.target_epochs}",
             unit="batch",
             leave=True,
-            dynamic_ncols=True,
+            dynamic_ncols=self.ncols is None,
+            ncols=self.ncols,
+            # the bar shrinks first; the metrics after it are cut only at the very end
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}",
             file=self.stream or sys.stderr,
         )
         self._loss_sum, self._count = 0.0, 0
@@ -79,7 +97,7 @@ class ProgressBar(EpochLog):
 
     def on_epoch_end(self, trainer: TrainerView, epoch: int, logs: dict[str, float]) -> None:
         if self.bar is not None:
-            self.bar.set_postfix_str(format_logs(logs), refresh=False)
+            self.bar.set_postfix_str(compact_logs(logs), refresh=False)
         self.close()
 
     def on_train_end(self, trainer: TrainerView) -> None:
@@ -101,6 +119,7 @@ def progress_callback(verbose: int, stream: TextIO | None = None) -> Callback | 
     if verbose == 0:
         return None
     target = stream or sys.stderr
-    if verbose == 1 and hasattr(target, "isatty") and target.isatty():
+    if verbose == 1 and ((hasattr(target, "isatty") and target.isatty())
+                         or (stream is None and in_notebook())):
         return ProgressBar(stream)
     return EpochLog(stream)
