@@ -13,6 +13,9 @@ def test_doctor_prints_a_verdict_per_check(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "loss at initialisation" in out and "gradient check" in out
     assert "update/weight ratio after one step" in out
+    verdicts = [line.split()[0] for line in out.splitlines() if not line.startswith(" ")][:-1]
+    assert len(verdicts) == 5 and set(verdicts) <= {"pass", "FAIL"}
+    assert max(len(line) for line in out.splitlines()) <= 200
     passed = int(out.strip().splitlines()[-1].split("/")[0])
     assert code == (0 if passed == 5 else 1)
 

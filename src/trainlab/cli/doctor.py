@@ -12,7 +12,6 @@ from trainlab.cli.settings import add_setting_flags, flag_values, resolve
 from trainlab.diagnostics.doctor import run_checks
 from trainlab.diagnostics.lr_range import lr_find, plot_lr_range
 from trainlab.diagnostics.plots import new_figure, save_figure
-from trainlab.diagnostics.sections import text_table
 from trainlab.nn.losses import Loss
 from trainlab.runs.run import Run
 
@@ -72,11 +71,12 @@ def run_doctor(args: argparse.Namespace) -> int:
     checks = run_checks(session.model, loss, session.optimizer, X, y,
                         n_classes=session.data.dataset.n_classes,
                         batch_size=session.config.training.batch_size, rng=session.config.seed)
-    rows = [[c.name, "pass" if c.passed else "FAIL", c.expected, c.measured] for c in checks]
-    print(text_table(["check", "verdict", "expected", "measured"], rows, width=110))
-    for c in checks:
+    for c in checks:  # one block a check: it reads at any terminal width
+        print(f"{'pass' if c.passed else 'FAIL'}  {c.name}")
+        print(f"      expected: {c.expected}")
+        print(f"      measured: {c.measured}")
         if not c.passed:
-            print(f"{c.name}: remedy: {c.remedy}.")
+            print(f"      remedy: {c.remedy}.")
     failed = sum(not c.passed for c in checks)
     print(f"{len(checks) - failed}/{len(checks)} checks pass")
     return EXIT_OK if not failed else EXIT_FAILED
