@@ -32,6 +32,7 @@ import numpy as np
 
 from trainlab.backend import loops
 from trainlab.backend.base import BACKENDS, AdamScalars, Backend, SGDScalars
+from trainlab.backend.gemm import GemmProvider, provider, resolve_name
 
 MIN_SIZE: int = 4096
 """The default ``min_size``: ReLU and Dropout arrays with fewer elements run the NumPy code."""
@@ -173,11 +174,18 @@ class NumbaBackend(Backend):
     bit for bit the numbers of the NumPy code.
 
     min_size: the fewest elements for which ReLU and Dropout use their kernels.
+    gemm: the GEMM provider of the matrix products (``backend.gemm``): "numpy", "mkl",
+        "auto" (the fastest available: MKL on an Intel CPU where it is installed), or None
+        (the environment variable ``TRAINLAB_GEMM``, else "auto"). With "numpy" the
+        numbers are those of the NumPy code bit for bit; with "mkl" the matrix products
+        are MKL's, which sum in another order (the last bits differ), the bias is added
+        inside the product (an output pre-filled with the bias, β = 1) and the weight
+        gradient accumulates in place.
     """
 
     name = "numba"
 
-    def __init__(self, min_size: int = MIN_SIZE) -> None:
+    def __init__(self, min_size: int = MIN_SIZE, gemm: str | None = None) -> None:
         if not self.is_available():
             raise ImportError(
                 "NumbaBackend: expected Numba to be installed (pip install numba). "
@@ -188,11 +196,56 @@ class NumbaBackend(Backend):
                 f"NumbaBackend: min_size must be an integer >= 0. Received: {min_size!r}."
             )
         self.min_size = min_size
+        self.gemm_provider = resolve_name(gemm)
+
+    @property
+    def gemm(self) -> str:
+        return self.gemm_provider
+
+    def _provider(self) -> GemmProvider | None:
+        """The provider when it is not NumPy's (whose products ``Linear`` runs itself)."""
+        return None if self.gemm_provider == "numpy" else provider(self.gemm_provider)
 
     @staticmethod
     def is_available() -> bool:
         """Whether Numba is installed (``trainlab.backend.get(None)`` picks this backend then)."""
         return numba_available()
+
+    # -- matrix products ---------------------------------------------------------------------
+    def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        gemm = self._provider()
+        if gemm is None or a.ndim != 2 or b.ndim != 2:
+            return np.matmul(a, b, out=out)
+        return gemm.matmul(a, b, out)
+
+    def linear_forward(
+        self, x: np.ndarray, W: np.ndarray, b: np.ndarray | None
+    ) -> np.ndarray | None:
+        gemm = self._provider()
+        if gemm is None or not gemm.takes(x, W) or (b is not None and b.dtype != W.dtype):
+            return None
+        y = np.empty((x.shape[0], W.shape[1]), dtype=W.dtype)
+        if b is not None:
+            y[...] = b  # the bias, added inside the product (β = 1)
+        gemm.gemm(x, W, y, accumulate=b is not None)
+        return y
+
+    def linear_backward(
+        self,
+        dy: np.ndarray,
+        x: np.ndarray,
+        W: np.ndarray,
+        dW: np.ndarray,
+        db: np.ndarray | None,
+        input_grad: bool,
+    ) -> tuple[np.ndarray | None] | None:
+        gemm = self._provider()
+        if gemm is None or not (gemm.takes(x.T, dy) and dW.flags.c_contiguous):
+            return None
+        gemm.gemm(x.T, dy, dW, accumulate=True)  # dW += xᵀ·dy in one pass
+        if db is not None:
+            np.add(db, np.add.reduce(dy, axis=0), out=db)
+        return (self.matmul(dy, W.T) if input_grad else None,)
 
     # -- layers ----------------------------------------------------------------------------
     def takes(self, *arrays: np.ndarray, elementwise: bool = True) -> bool:
