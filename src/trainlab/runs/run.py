@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import __version__
+from trainlab.backend.threads import blas_threads, resolve_threads
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
 from trainlab.diagnostics.serialize import monitor_from_dict
 from trainlab.recipe import (
@@ -136,6 +137,9 @@ class Run:
                                                           self.seeds.model,
                                                           rows=len(prepared.X_train))
         self.optimizer = build.build_optimizer(config, self.model.parameters())
+        self.threads = resolve_threads(config.training.threads,
+                                       sum(p.data.size for p in self.model.parameters()))
+        """The BLAS threads of the training (``training.threads``, resolved)."""
         self.schedule = build.build_schedule(config, self.optimizer)
         transform = build.build_transform(config, ds.image_shape, prepared.scaler)
         self.monitor: Monitor | None = None
@@ -327,6 +331,8 @@ class Run:
                                   and early.best_state is not None),
             "seconds": round(self.previous.get("seconds", 0.0) + self.seconds, 3),
             "command": self.command,
+            "compute": {"backend": self.model.backend.name, "gemm": self.model.backend.gemm,
+                        "threads": self.threads},
             **extra,
         }
 
@@ -339,7 +345,7 @@ class Run:
         if run_dir is not None:
             directory.write_run_info(run_dir, self.info("running"))
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), blas_threads(self.threads):
                 warnings.simplefilter("ignore", DivergenceWarning)
                 warnings.simplefilter("ignore", TrainingHealthWarning)
                 warnings.filterwarnings("ignore", message="ModelCheckpoint")
