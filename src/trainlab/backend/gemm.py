@@ -100,10 +100,11 @@ class NumpyGemm(GemmProvider):
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _CBWR_AUTO, _CBWR_STRICT, _CBWR_SUCCESS = 2, 0x10000, 0
 
-MIN_FLOPS: int = 2 * 32 * 64 * 64
-"""Products of fewer multiply-adds·2 go to ``np.matmul`` even under MKL: the ctypes call
-costs a few microseconds, more than such a product takes. The choice depends on the
-shapes alone, so it is the same at every run."""
+MIN_FLOPS: int = 2 * 64 * 256 * 256
+"""Products of fewer flops (2·M·K·N) go to ``np.matmul`` even under MKL: the ctypes call
+and MKL's own start cost more than they save on such small products, which OpenBLAS
+runs at least as fast (a batch of 32 through 64-128-128-10 was several times slower on
+MKL). The choice depends on the shapes alone, so it is the same at every run."""
 
 
 def mkl_library_path() -> Path | None:
