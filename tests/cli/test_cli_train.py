@@ -49,7 +49,7 @@ def test_config_toml_is_fully_resolved_and_reusable(finished_run):
     applicable = {n for n in recipe.to_flat() if applies(recipe, n, "classification")}
     assert written <= applicable
     assert applicable - written <= {"data_dir", "clip_norm", "clip_value", "optimizer_options",
-                                    "schedule_options", "target_scaler"}  # off: comments
+                                    "schedule_options", "target_scaler", "threads"}  # off: comments
     assert config["weight_decay"] == 0.0 and config["eps"] == 1e-8
     assert "momentum" not in config and "nesterov" not in config  # Adam has neither
 

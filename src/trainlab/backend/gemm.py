@@ -127,6 +127,11 @@ def _mkl() -> tuple[ctypes.CDLL, Any, Any] | None:
     path = mkl_library_path()
     if path is None:
         return None
+    # Idle OpenMP workers sleep at once instead of spinning for 200 ms after each product
+    # (Intel OpenMP's default): the element-wise kernels between two products run on the
+    # calling thread, and spinning workers take the cores they, and other processes, need.
+    # Read when MKL's OpenMP runtime starts; a value set by the user is kept.
+    os.environ.setdefault("KMP_BLOCKTIME", "0")
     try:
         lib = ctypes.CDLL(str(path))
         sgemm, dgemm = lib.cblas_sgemm, lib.cblas_dgemm
