@@ -10,6 +10,9 @@ training step itself: forward, loss, backward, parameter update, gradient reset.
   ``trainlab.train.fit``, whose callbacks, metrics and progress bar are not compute.
 - PyTorch: the canonical eager loop (``zero_grad``, ``loss.backward()``, ``step``) with
   each optimizer's default implementation; inference under ``torch.inference_mode()``.
+- JAX (where ``import jax`` works): the same model as pure functions, one ``jax.jit``-
+  compiled training step (forward, loss, ``jax.grad``, the optimizer's update written as
+  PyTorch's default Adam and SGD write it) or forward pass, on the CPU.
 - scikit-learn: ``MLPClassifier.partial_fit`` (one epoch per call, ``shuffle=False``,
   ``alpha=0``) and ``predict_proba``; it has no BatchNorm or Dropout, so it cannot run
   configuration 2.
@@ -24,7 +27,7 @@ import numpy as np
 
 from configs import Config
 
-FRAMEWORKS = ("trainlab", "torch", "sklearn")
+FRAMEWORKS = ("trainlab", "torch", "jax", "sklearn")
 
 ADAM_LR = 1e-3
 SGD_LR, SGD_MOMENTUM, SGD_WEIGHT_DECAY = 0.01, 0.9, 5e-4
@@ -40,7 +43,7 @@ def _batches(config: Config, x: np.ndarray, y: np.ndarray) -> list[tuple[np.ndar
 
 def make_runner(framework: str, config: Config, x: np.ndarray, y: np.ndarray, seed: int = 0) -> Callable[[], None]:
     """A function that runs one epoch of ``config`` in ``framework`` (raises :class:`Unsupported`)."""
-    builders = {"trainlab": _trainlab, "torch": _torch, "sklearn": _sklearn}
+    builders = {"trainlab": _trainlab, "torch": _torch, "jax": _jax, "sklearn": _sklearn}
     return builders[framework](config, x, y, seed)
 
 
@@ -171,6 +174,113 @@ def _torch(config: Config, x: np.ndarray, y: np.ndarray, seed: int) -> Callable[
             opt.zero_grad()
             loss.backward()
             opt.step()
+
+    return train_epoch
+
+
+# -- JAX ------------------------------------------------------------------------------------
+
+
+def _jax(config: Config, x: np.ndarray, y: np.ndarray, seed: int) -> Callable[[], None]:
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError as exc:
+        raise Unsupported("jax is not installed") from exc
+
+    jax.config.update("jax_enable_x64", True)  # float64 arrays stay float64 (config 5)
+    dtype = jnp.float64 if config.dtype == "float64" else jnp.float32
+    widths = config.layers
+    key = jax.random.PRNGKey(seed)
+    params = []
+    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+        key, kw, kb = jax.random.split(key, 3)
+        bound = 1.0 / np.sqrt(fan_in)
+        layer = {
+            "W": jax.random.uniform(kw, (fan_in, fan_out), dtype, -bound, bound),
+            "b": jax.random.uniform(kb, (fan_out,), dtype, -bound, bound),
+        }
+        if config.batchnorm and len(params) < len(widths) - 2:
+            layer["gamma"] = jnp.ones(fan_out, dtype)
+            layer["beta"] = jnp.zeros(fan_out, dtype)
+        params.append(layer)
+    last = len(params) - 1
+
+    def forward(params, xb, key, train):
+        h = xb
+        for i, layer in enumerate(params):
+            h = h @ layer["W"] + layer["b"]
+            if i == last:
+                break
+            if "gamma" in layer:
+                if train:
+                    mean = h.mean(axis=0)
+                    var = h.var(axis=0)
+                    h = (h - mean) / jnp.sqrt(var + 1e-5) * layer["gamma"] + layer["beta"]
+                else:
+                    h = h * layer["gamma"] + layer["beta"]  # running stats of a fresh model
+            h = jax.nn.relu(h)
+            if config.dropout and train:
+                key, sub = jax.random.split(key)
+                keep = jax.random.bernoulli(sub, 1.0 - config.dropout, h.shape)
+                h = jnp.where(keep, h / (1.0 - config.dropout), 0.0)
+        return h
+
+    batches = [(jnp.asarray(xb), jnp.asarray(yb)) for xb, yb in _batches(config, x, y)]
+
+    if config.mode == "infer":
+        infer = jax.jit(lambda p, xb: forward(p, xb, None, False))
+
+        def infer_epoch() -> None:
+            for xb, _ in batches:
+                out = infer(params, xb)
+            out.block_until_ready()
+
+        return infer_epoch
+
+    def loss_fn(params, xb, yb, key):
+        logits = forward(params, xb, key, True)
+        logp = jax.nn.log_softmax(logits)
+        return -jnp.take_along_axis(logp, yb[:, None], axis=1).mean()
+
+    if config.optimizer == "adam":
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        state = (jax.tree.map(jnp.zeros_like, params), jax.tree.map(jnp.zeros_like, params), 0)
+
+        def update(params, grads, state):
+            m, v, t = state
+            t = t + 1
+            m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, m, grads)
+            v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, v, grads)
+            step = ADAM_LR / (1 - b1**t)
+            bc2 = jnp.sqrt(1 - b2**t)
+            params = jax.tree.map(lambda p, m, v: p - step * m / (jnp.sqrt(v) / bc2 + eps), params, m, v)
+            return params, (m, v, t)
+    else:
+        state = (jax.tree.map(jnp.zeros_like, params), 0)
+
+        def update(params, grads, state):
+            buf, t = state
+            grads = jax.tree.map(lambda g, p: g + SGD_WEIGHT_DECAY * p, grads, params)
+            buf = jax.tree.map(lambda b, g: jnp.where(t == 0, g, SGD_MOMENTUM * b + g), buf, grads)
+            params = jax.tree.map(lambda p, b: p - SGD_LR * b, params, buf)
+            return params, (buf, t + 1)
+
+    @jax.jit
+    def step(params, state, xb, yb, key):
+        key, sub = jax.random.split(key)
+        grads = jax.grad(loss_fn)(params, xb, yb, sub)
+        params, state = update(params, grads, state)
+        return params, state, key
+
+    carry = {"params": params, "state": state, "key": key}
+
+    def train_epoch() -> None:
+        p, st, k = carry["params"], carry["state"], carry["key"]
+        for xb, yb in batches:
+            p, st, k = step(p, st, xb, yb, k)
+        jax.block_until_ready(p)
+        carry.update(params=p, state=st, key=k)
 
     return train_epoch
 

@@ -89,6 +89,30 @@ def gemm_peak(dtype: str, n: int = 2048, reps: int = 10) -> dict[str, float]:
     }
 
 
+def gemm_floor(shapes: list[tuple[int, int, int]], dtype: str, reps: int = 3) -> float:
+    """Seconds (median of ``reps``) of the matrix products ``shapes`` (M, K, N) alone,
+    run with trainlab's default GEMM provider on preallocated operands: the time an
+    epoch cannot go below while its products are computed this way."""
+    from trainlab import backend
+
+    chosen = backend.get(None)
+    rng = np.random.default_rng(0)
+    operands = {}
+    for m, k, n in set(shapes):
+        operands[(m, k, n)] = (
+            rng.standard_normal((m, k)).astype(dtype),
+            rng.standard_normal((k, n)).astype(dtype),
+            np.empty((m, n), dtype=dtype),
+        )
+
+    def run() -> None:
+        for shape in shapes:
+            a, b, c = operands[shape]
+            chosen.matmul(a, b, out=c)
+
+    return statistics.median(time_reps(run, warmup=1, reps=reps))
+
+
 def torch_gemm(dtype: str, n: int = 2048, reps: int = 10) -> float | None:
     """GFLOP/s (median) of the same product in PyTorch, for reference; None without torch."""
     try:
@@ -173,6 +197,8 @@ def machine_info() -> dict[str, Any]:
             info[name] = None
     from trainlab import backend
 
-    info["trainlab_backend"] = backend.get(None).name
+    chosen = backend.get(None)
+    info["trainlab_backend"] = chosen.name
+    info["trainlab_gemm"] = getattr(chosen, "gemm", "numpy")
     info["trainlab_compiled_updates"] = info["trainlab_backend"] == "numba"
     return info

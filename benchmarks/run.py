@@ -193,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(memory_child(*args.child, args)))
         return 0
 
+    from trainlab import backend
+
+    chosen = backend.get(None)  # loads the GEMM provider first, so that --threads reaches it
+    log(f"trainlab: backend {chosen.name}, GEMM provider {getattr(chosen, 'gemm', 'numpy')}")
     threads = set_all_threads(args.threads)
     gemm_reps = 10
     log(f"GEMM peak with {threads} threads ...")
@@ -213,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         config = CONFIGS[key]
         log(f"config {key}: {config.describe()}")
         results = time_config(key, args)
+        samples = next((r["samples"] for r in results.values() if "samples" in r), None)
+        floor = None if samples is None else measure.gemm_floor(config.products(samples), config.dtype)
         if not args.no_memory:
             for name, res in results.items():
                 if "skipped" not in res:
@@ -225,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             "title": config.title,
             "description": config.describe(),
             "parameters": config.num_parameters(),
-            "ratios": summarise(config, results, peak),
+            "ratios": summarise(config, results, peak, floor),
+            "gemm_floor_seconds": floor,
             "results": results,
         }
         entry["targets"] = check_targets(config, entry)

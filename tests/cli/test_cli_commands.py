@@ -35,7 +35,11 @@ def test_version(capsys):
     from trainlab import __version__
 
     status, out, _ = run_cli(capsys, "--version")
-    assert status == 0 and out.strip() == f"trainlab {__version__}"
+    from trainlab import backend
+
+    chosen = backend.get(None)
+    assert status == 0
+    assert out.strip() == f"trainlab {__version__} (backend {chosen.name}, GEMM {chosen.gemm})"
 
 
 def test_lab_delegates_to_the_lab_runner(capsys):

@@ -50,7 +50,7 @@ def test_config_toml_is_fully_resolved_and_reusable(finished_run):
     assert written <= applicable
     assert applicable - written <= {"data_dir", "clip_norm", "clip_value", "optimizer_options",
                                     "schedule_options", "target_scaler", "class_weight",
-                                    "metrics"}  # off: comments
+                                    "metrics", "threads"}  # off: comments
     assert config["weight_decay"] == 0.0 and config["eps"] == 1e-8
     assert "momentum" not in config and "nesterov" not in config  # Adam has neither
 

@@ -4,8 +4,16 @@
 ``"numpy"``               :class:`NumpyBackend`: the NumPy code of every layer and
                           optimizer, the reference; nothing compiles
 ``"numba"``               :class:`NumbaBackend`: the same formulas as loops compiled by
-                          Numba (``backend.loops``), bit for bit the same numbers
+                          Numba (``backend.loops``), bit for bit the same numbers,
+                          and its matrix products on the fastest GEMM provider
 ========================  ==========================================================
+
+The GEMM provider (``backend.gemm``: "numpy" — OpenBLAS in NumPy's wheels — or "mkl",
+Intel MKL from ``pip install trainlab[mkl]``) is chosen by the environment variable
+``TRAINLAB_GEMM`` (``numpy``, ``mkl`` or ``auto``), else by the rule "MKL on an Intel
+CPU where it is installed". On the NumPy provider every backend gives the same numbers;
+MKL's products differ from OpenBLAS's in the last bits (see ``backend.gemm``).
+:func:`describe` says what the default is on this machine.
 
 ``get(spec)`` resolves what a module's or optimizer's ``backend`` is: None or ``"auto"``
 (the fastest available: "numba" when Numba is installed, else "numpy"), a name in
@@ -25,6 +33,7 @@ from trainlab.backend.base import (
     SGDScalars,
 )
 from trainlab.backend.compiled import NumbaBackend
+from trainlab.backend.gemm import GEMM_ENV, GEMMS, GemmProvider
 
 BackendLike = Backend | str | None
 """What ``backend=`` and ``use_backend`` accept (see :func:`get`)."""
@@ -45,8 +54,18 @@ def get(spec: Any = None) -> Backend:
     return BACKENDS.get_named(spec, owner="backend")()
 
 
+def describe() -> str:
+    """The default compute backend and GEMM provider here, e.g. "numba (GEMM: mkl)"."""
+    chosen = get(None)
+    return f"{chosen.name} (GEMM: {chosen.gemm})"
+
+
 __all__ = [
     "BACKENDS",
+    "GEMMS",
+    "GEMM_ENV",
+    "GemmProvider",
+    "describe",
     "AdamScalars",
     "Backend",
     "BackendLike",

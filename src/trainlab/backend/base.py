@@ -13,7 +13,9 @@ A layer reaches its backend as ``module.backend`` and an optimizer as
 :class:`Backend` declines everything. :class:`NumpyBackend` ("numpy") is that: the
 reference, which never compiles anything.
 
-``matmul`` is where a faster GEMM provider would plug in; it is ``np.matmul`` here.
+The matrix products go through a GEMM provider (``backend.gemm``): :class:`Backend`
+declines ``linear_forward`` and ``linear_backward``, and ``Linear`` runs its own
+``np.matmul`` code; a backend with another provider runs them (``NumbaBackend``).
 """
 
 from __future__ import annotations
@@ -80,9 +82,35 @@ class Backend(ABC):
         """The backend's name in :data:`BACKENDS`."""
 
     # -- matrix products (the GEMM provider) ------------------------------------------------
+    @property
+    def gemm(self) -> str:
+        """The name of the GEMM provider that runs this backend's matrix products
+        (``backend.gemm.GEMMS``); "numpy" here."""
+        return "numpy"
+
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``a @ b`` (into ``out`` when given), as ``np.matmul``."""
         return np.matmul(a, b, out=out)
+
+    def linear_forward(
+        self, x: np.ndarray, W: np.ndarray, b: np.ndarray | None
+    ) -> np.ndarray | None:
+        """``nn.linear.linear_forward``: x @ W + b (N, D_out) as a new array, or None."""
+        return None
+
+    def linear_backward(
+        self,
+        dy: np.ndarray,
+        x: np.ndarray,
+        W: np.ndarray,
+        dW: np.ndarray,
+        db: np.ndarray | None,
+        input_grad: bool,
+    ) -> tuple[np.ndarray | None] | None:
+        """``nn.linear.linear_backward`` accumulating into the gradients: dW += xᵀ·dy,
+        db += Σₙ dy (when db is given), in place; returns (dx = dy·Wᵀ or None when not
+        ``input_grad``,), or None when declined (nothing changed)."""
+        return None
 
     # -- layers ----------------------------------------------------------------------------
     def takes(self, *arrays: np.ndarray, elementwise: bool = True) -> bool:

@@ -32,6 +32,7 @@ import numpy as np
 
 from trainlab.backend import loops
 from trainlab.backend.base import BACKENDS, AdamScalars, Backend, SGDScalars
+from trainlab.backend.gemm import MIN_FLOPS, provider, resolve_name
 
 MIN_SIZE: int = 4096
 """The default ``min_size``: ReLU and Dropout arrays with fewer elements run the NumPy code."""
@@ -47,7 +48,18 @@ _LOOPS: dict[str, Callable[..., None]] = {
     "batchnorm_forward": loops.batchnorm_forward,
     "batchnorm_backward": loops.batchnorm_backward,
 }
-_COMPILED: dict[str, Callable[..., None]] = {}  # the jitted loops, wrapped on first use
+
+
+class _Kernels(dict):
+    """The jitted loops by name: ``KERNELS[name]``, compiled (wrapped) on first lookup."""
+
+    def __missing__(self, name: str) -> Callable[..., None]:
+        return compiled(name)
+
+
+_COMPILED: dict[str, Callable[..., None]] = _Kernels()
+KERNELS = _COMPILED
+"""``KERNELS[name]`` is ``compiled(name)`` as one dictionary lookup after the first."""
 
 
 @functools.cache
@@ -173,11 +185,18 @@ class NumbaBackend(Backend):
     bit for bit the numbers of the NumPy code.
 
     min_size: the fewest elements for which ReLU and Dropout use their kernels.
+    gemm: the GEMM provider of the matrix products (``backend.gemm``): "numpy", "mkl",
+        "auto" (the fastest available: MKL on an Intel CPU where it is installed), or None
+        (the environment variable ``TRAINLAB_GEMM``, else "auto"). With "numpy" the
+        numbers are those of the NumPy code bit for bit; with "mkl" the matrix products
+        are MKL's, which sum in another order (the last bits differ), the bias is added
+        inside the product (an output pre-filled with the bias, β = 1) and the weight
+        gradient accumulates in place.
     """
 
     name = "numba"
 
-    def __init__(self, min_size: int = MIN_SIZE) -> None:
+    def __init__(self, min_size: int = MIN_SIZE, gemm: str | None = None) -> None:
         if not self.is_available():
             raise ImportError(
                 "NumbaBackend: expected Numba to be installed (pip install numba). "
@@ -188,28 +207,85 @@ class NumbaBackend(Backend):
                 f"NumbaBackend: min_size must be an integer >= 0. Received: {min_size!r}."
             )
         self.min_size = min_size
+        self.gemm_provider = resolve_name(gemm)
+        # The provider when it is not NumPy's (whose products ``Linear`` runs itself).
+        self._gemm = None if self.gemm_provider == "numpy" else provider(self.gemm_provider)
+
+    @property
+    def gemm(self) -> str:
+        return self.gemm_provider
+
+    def _settings(self) -> dict[str, Any]:
+        return {"min_size": self.min_size, "gemm_provider": self.gemm_provider}
 
     @staticmethod
     def is_available() -> bool:
         """Whether Numba is installed (``trainlab.backend.get(None)`` picks this backend then)."""
         return numba_available()
 
+    # -- matrix products ---------------------------------------------------------------------
+    def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        gemm = self._gemm
+        if gemm is None or a.ndim != 2 or b.ndim != 2:
+            return np.matmul(a, b, out=out)
+        return gemm.matmul(a, b, out)
+
+    def linear_forward(
+        self, x: np.ndarray, W: np.ndarray, b: np.ndarray | None
+    ) -> np.ndarray | None:
+        gemm = self._gemm
+        if (
+            gemm is None
+            or 2 * x.shape[0] * x.shape[-1] * W.shape[-1] < MIN_FLOPS  # (before a call)
+            or not gemm.takes(x, W)
+            or (b is not None and b.dtype != W.dtype)
+        ):
+            return None
+        y = np.empty((x.shape[0], W.shape[1]), dtype=W.dtype)
+        if b is not None:
+            y[...] = b  # the bias, added inside the product (β = 1)
+        gemm.gemm(x, W, y, accumulate=b is not None)
+        return y
+
+    def linear_backward(
+        self,
+        dy: np.ndarray,
+        x: np.ndarray,
+        W: np.ndarray,
+        dW: np.ndarray,
+        db: np.ndarray | None,
+        input_grad: bool,
+    ) -> tuple[np.ndarray | None] | None:
+        gemm = self._gemm
+        if (
+            gemm is None
+            or 2 * x.shape[0] * x.shape[-1] * W.shape[-1] < MIN_FLOPS  # (before a call)
+            or not (gemm.takes(x.T, dy) and dW.flags.c_contiguous)
+        ):
+            return None
+        gemm.gemm(x.T, dy, dW, accumulate=True)  # dW += xᵀ·dy in one pass
+        if db is not None:
+            np.add(db, np.add.reduce(dy, axis=0), out=db)
+        return (self.matmul(dy, W.T) if input_grad else None,)
+
     # -- layers ----------------------------------------------------------------------------
     def takes(self, *arrays: np.ndarray, elementwise: bool = True) -> bool:
         """All C-contiguous, the first float32 or float64 and, for the elementwise kernels,
         of ``min_size`` elements or more."""
-        return (
-            (arrays[0].size >= self.min_size or not elementwise)
-            and arrays[0].dtype in _FLOATS
-            and all(a.flags.c_contiguous for a in arrays)
-        )
+        if not ((arrays[0].size >= self.min_size or not elementwise)
+                and arrays[0].dtype in _FLOATS):
+            return False
+        for a in arrays:  # (a loop, not all(...): no generator per call)
+            if not a.flags.c_contiguous:
+                return False
+        return True
 
     def relu_forward(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if not self.takes(z):
             return None
         y = np.empty_like(z)
         mask = np.empty(z.shape, dtype=bool)
-        compiled("relu_forward")(z.reshape(-1), y.reshape(-1), mask.reshape(-1))
+        KERNELS["relu_forward"](z.reshape(-1), y.reshape(-1), mask.reshape(-1))
         return y, mask
 
     def masked_scale(self, dy: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray | None:
@@ -217,7 +293,7 @@ class NumbaBackend(Backend):
             return None
         dz = np.empty_like(dy)
         c = named_scalars(dy.dtype, scale=scale, one=1.0, zero=0.0)
-        compiled("masked_scale")(dy.reshape(-1), mask.reshape(-1), c, dz.reshape(-1))
+        KERNELS["masked_scale"](dy.reshape(-1), mask.reshape(-1), c, dz.reshape(-1))
         return dz
 
     def dropout_forward(
@@ -231,7 +307,7 @@ class NumbaBackend(Backend):
         y = np.empty_like(x)
         mask = np.empty(x.shape, dtype=bool)
         c = named_scalars(x.dtype, scale=1.0 / (1.0 - p), one=1.0, zero=0.0)
-        compiled("dropout_forward")(
+        KERNELS["dropout_forward"](
             x.reshape(-1), u.reshape(-1), float(p), c, mask.reshape(-1), y.reshape(-1)
         )
         return y, mask
@@ -250,7 +326,7 @@ class NumbaBackend(Backend):
         stats = np.empty((3, d), dtype=x.dtype)  # μ, σ², inv_std
         mean, var, inv_std = stats[0], stats[1], stats[2]
         c = named_scalars(x.dtype, count=n, eps=eps, one=1.0)
-        compiled("batchnorm_forward")(
+        KERNELS["batchnorm_forward"](
             x,
             mean if gamma is None else gamma,
             mean if beta is None else beta,
@@ -284,7 +360,7 @@ class NumbaBackend(Backend):
         sums = np.empty((5, d), dtype=dy.dtype)  # dγ, dβ, then the kernel's scratch
         dgamma, dbeta = sums[0], sums[1]
         c = named_scalars(dy.dtype, count=n)
-        compiled("batchnorm_backward")(
+        KERNELS["batchnorm_backward"](
             dy, x_hat, inv_std, inv_std if gamma is None else gamma, c, gamma is not None,
             dx, dgamma, dbeta, sums[2:],
         )
@@ -307,7 +383,7 @@ class NumbaBackend(Backend):
         p, g, m, v, v_max = flat
         c = _cast(scalars, param.dtype, adam_scalars)
         amsgrad = v_max is not None
-        compiled("adam_update")(p, g, m, v, v_max if amsgrad else v, c, amsgrad)
+        KERNELS["adam_update"](p, g, m, v, v_max if amsgrad else v, c, amsgrad)
         return True
 
     def sgd_update(
@@ -325,5 +401,5 @@ class NumbaBackend(Backend):
         p, g, buf = flat
         c = _cast(scalars, param.dtype, sgd_scalars)
         momentum = buf is not None
-        compiled("sgd_update")(p, g, buf if momentum else p, c, first, momentum)
+        KERNELS["sgd_update"](p, g, buf if momentum else p, c, first, momentum)
         return True

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import difflib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -44,7 +45,8 @@ def build_parser(command: str | None = "all") -> Parser:
         epilog="Exit status: 0 success, 1 training failed, 2 bad usage or settings, "
         "130 interrupted. 'trainlab COMMAND --help' lists a command's options.",
     )
-    parser.add_argument("--version", action="version", version=f"trainlab {__version__}")
+    parser.add_argument("--version", action=VersionAction, nargs=0,
+                        help="show the version, compute backend and GEMM provider, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, module in COMMANDS.items():
         if command in (name, "all"):
@@ -63,6 +65,28 @@ def _setting_error() -> type:
     from trainlab.recipe.settings import SettingError
 
     return SettingError
+def check_gemm_env() -> None:
+    """A usage error when the environment variable TRAINLAB_GEMM names no provider."""
+    from trainlab.backend import gemm
+
+    if gemm.GEMM_ENV in os.environ:
+        try:
+            gemm.resolve_name(None)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+
+class VersionAction(argparse.Action):
+    """``--version``: "trainlab X.Y.Z (backend numba, GEMM mkl)", the backend and GEMM
+    provider a run would use here by default (looked up only when asked)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from trainlab import backend
+
+        chosen = backend.get(None)
+        print(f"trainlab {__version__} (backend {chosen.name}, GEMM {chosen.gemm})")
+        parser.exit()
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager:
@@ -93,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``trainlab ARGS``; return the exit status."""
     argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     try:
+        check_gemm_env()
         if argv and argv[0] == "lab":
             from trainlab.lab.runner import main as lab_main  # (the lab imports every part)
 

@@ -136,7 +136,9 @@ class Linear(Module):
         """x: (N, in_features) -> (N, out_features); caches x for backward (train and eval)."""
         x = check_layer_input(x, type(self).__name__, features=self.in_features, dtype=self.dtype)
         self._x = x
-        return linear_forward(x, self.weight.data, None if self.bias is None else self.bias.data)
+        b = None if self.bias is None else self.bias.data
+        fast = self.backend.linear_forward(x, self.weight.data, b)  # (trainlab.backend)
+        return linear_forward(x, self.weight.data, b) if fast is None else fast
 
     @overload
     def backward(self, dy: np.ndarray, input_grad: Literal[True] = ...) -> np.ndarray: ...
@@ -159,6 +161,12 @@ class Linear(Module):
         x = self._x
         dy = check_grad_output(dy, type(self).__name__, (x.shape[0], self.out_features))
         dy = dy.astype(self.dtype, copy=False)
+        fast = self.backend.linear_backward(
+            dy, x, self.weight.data, self.weight.grad,
+            None if self.bias is None else self.bias.grad, bool(input_grad),
+        )  # the backend's GEMM provider, when it has one (trainlab.backend)
+        if fast is not None:
+            return fast[0]
         dx, _, _ = linear_backward(
             dy, x, self.weight.data, self.bias is not None,
             dW=self.weight.grad, db=None if self.bias is None else self.bias.grad,

@@ -242,6 +242,10 @@ class TrainingConfig:
                             "auto (the fastest available), numpy (the reference) or numba "
                             "(compiled loops); every backend gives the same numbers",
                             choices=_backends)
+    threads: int | None = _setting(None, "int", "threads of the matrix products (BLAS) "
+                                   "(default: every core for models of a million parameters "
+                                   "or more, else 1)",
+                                   low=1, high=4096, optional=True)
 
 
 @dataclass(frozen=True)

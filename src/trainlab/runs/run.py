@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import __version__
+from trainlab.backend.threads import blas_threads, resolve_threads
 from trainlab.data import num_batches
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
 from trainlab.diagnostics.curvature import CurvatureMonitor
@@ -142,6 +143,9 @@ class Run:
         self.optimizer = build.build_optimizer(config, self.model.parameters())
         self.class_weight = build.loss_weight(config, self.task, prepared.y_train,
                                               ds.n_classes)
+        self.threads = resolve_threads(config.training.threads,
+                                       sum(p.data.size for p in self.model.parameters()))
+        """The BLAS threads of the training (``training.threads``, resolved)."""
         self.schedule = build.build_schedule(
             config, self.optimizer, num_batches(len(prepared.X_train), config.training.batch_size))
         transform = build.build_transform(config, ds.image_shape, prepared.scaler)
@@ -347,6 +351,8 @@ class Run:
             "restored_best": bool(early is not None and early.restored_epoch),
             "seconds": round(self.previous.get("seconds", 0.0) + self.seconds, 3),
             "command": self.command,
+            "compute": {"backend": self.model.backend.name, "gemm": self.model.backend.gemm,
+                        "threads": self.threads},
             **extra,
         }
 
@@ -359,7 +365,7 @@ class Run:
         if run_dir is not None:
             directory.write_run_info(run_dir, self.info("running"))
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), blas_threads(self.threads):
                 warnings.simplefilter("ignore", DivergenceWarning)
                 warnings.simplefilter("ignore", TrainingHealthWarning)
                 warnings.filterwarnings("ignore", message="ModelCheckpoint")
