@@ -1,0 +1,62 @@
+"""Where a sweep's study lives: an Optuna RDB storage.
+
+By default ``DIR/sweep.db``, one SQLite file (embedded, nothing to start). A
+``postgresql://USER:PASSWORD@HOST:PORT/DB`` URL (``--storage``) lets sweeps on several
+machines share one study. The study is Optuna's own, so it opens in
+``optuna-dashboard sqlite:///DIR/sweep.db`` and with
+``optuna.load_study(study_name=NAME, storage="sqlite:///DIR/sweep.db")``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import RDBStorage
+
+from trainlab.recipe import SettingError
+
+DB = "sweep.db"
+
+
+def default_url(sweep_dir: Path) -> str:
+    """``sqlite:///ABSOLUTE/DIR/sweep.db``."""
+    return f"sqlite:///{(Path(sweep_dir) / DB).resolve()}"
+
+
+def open_storage(url: str) -> RDBStorage:
+    """The RDB storage at ``url`` (its tables created when new). An unreachable or
+    unusable database is a :class:`SettingError` naming ``--storage``."""
+    if not isinstance(url, str) or "://" not in url:
+        raise SettingError(f"setting 'storage' (--storage) must be a database URL such as "
+                           f"sqlite:///PATH or postgresql://USER@HOST:PORT/DB; received {url!r}.")
+    engine: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        # Writers wait for each other instead of failing with "database is locked".
+        engine["connect_args"] = {"timeout": 60}
+    elif url.startswith("postgresql"):
+        engine["connect_args"] = {"connect_timeout": 5}
+        engine["pool_pre_ping"] = True
+    try:
+        return RDBStorage(url, engine_kwargs=engine)
+    except Exception as exc:  # noqa: BLE001 - any driver error means: not usable
+        reason = " ".join(str(exc).split())[:300]
+        raise SettingError(f"setting 'storage' (--storage): cannot open the database "
+                           f"{_redacted(url)} ({type(exc).__name__}: {reason}).") from None
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password."""
+    scheme, _, rest = url.partition("://")
+    user, at, host = rest.rpartition("@")
+    if at and ":" in user:
+        user = user.split(":", 1)[0] + ":***"
+    return f"{scheme}://{user}{at}{host}"
+
+
+def load_study(url: str, name: str, pruner: optuna.pruners.BasePruner | None = None,
+               sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
+    """The existing study ``name`` in the storage at ``url``."""
+    return optuna.load_study(study_name=name, storage=open_storage(url), pruner=pruner,
+                             sampler=sampler)
