@@ -162,8 +162,9 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, executor: Any, storage: st
                 write_results(sweep_dir, rows, spec, url, planned)
                 written = now
     except BaseException:
-        # Ctrl-C reaches the workers too (one process group): each keeps its run's last
-        # checkpoint, and its trial stays RUNNING for --resume to continue.
+        # Ctrl-C, SIGTERM: the trials still running stay RUNNING in the study (their
+        # workers die with this process), and --resume continues them from their last
+        # complete checkpoints.
         executor.close(cancel=True)
         progress.close()
         raise

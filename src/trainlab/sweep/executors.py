@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import logging
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal

@@ -236,7 +236,7 @@ def _setting(name: str, where: str) -> Any:
 
 
 def _values(name: str, values: Any, table: str, where: str) -> list[Any]:
-    setting = _setting(name, where)
+    setting = _setting(name, f"{where}[{table}]: ")
     if not isinstance(values, list):
         raise SettingError(f"{where}'{table}.{name}' must be a list of values; received "
                            f"{values!r}.")
@@ -268,7 +268,7 @@ def _space(space: Mapping[str, Any], where: str) -> dict[str, list[Any] | Range]
 
 
 def _range(name: str, value: Mapping[str, Any], where: str) -> Range:
-    setting = _setting(name, where)
+    setting = _setting(name, f"{where}[sweep.space]: ")
     key = f"'sweep.space.{name}'"
     if setting.kind not in ("int", "float"):
         raise SettingError(f"{where}{key} is a {setting.kind} setting; give a list of values, "
