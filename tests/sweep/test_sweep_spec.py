@@ -37,7 +37,8 @@ def test_grid_points_times_seeds():
 def test_space_ranges_and_random_points_are_reproducible():
     s = spec('[sweep]\nmethod = "random"\nmetric = "val_loss"\ngoal = "minimize"\ntrials = 6\n'
              '[sweep.space]\nlr = { low = 1e-4, high = 1e-1, log = true }\n'
-             'batch_size = { low = 8, high = 64, step = 8 }\ninit = ["he_normal", "xavier_uniform"]\n')
+             'batch_size = { low = 8, high = 64, step = 8 }\n'
+             'init = ["he_normal", "xavier_uniform"]\n')
     assert s.axes["lr"] == Range(1e-4, 1e-1, log=True)
     dists = distributions(s)
     assert dists["lr"].log and dists["batch_size"].step == 8
@@ -50,7 +51,8 @@ def test_space_ranges_and_random_points_are_reproducible():
 @pytest.mark.parametrize("sweep, words", [
     ('[sweep]\nmetric = "val_accuracy"\n[sweep.grid]\nactivaton = ["tanh"]\n',
      ["[sweep.grid]", "unknown setting 'activaton'", "did you mean 'activation'"]),
-    ('[sweep]\nmetric = "val_accuracy"\n[sweep.grid]\nlr = []\n', ["'sweep.grid.lr' is an empty list"]),
+    ('[sweep]\nmetric = "val_accuracy"\n[sweep.grid]\nlr = []\n',
+     ["'sweep.grid.lr' is an empty list"]),
     ('[sweep]\nmetric = "val_accuracy"\n[sweep.grid]\n', ["[sweep.grid] is empty"]),
     ('[sweep]\nmethod = "random"\ntrials = 3\nmetric = "val_accuracy"\n[sweep.space]\n'
      'lr = { low = 0.1, high = 0.01 }\n', ["low > high", "sweep.space.lr"]),
