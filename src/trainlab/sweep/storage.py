@@ -9,6 +9,7 @@ machines share one study. The study is Optuna's own, so it opens in
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from optuna.storages import RDBStorage
 from trainlab.recipe import SettingError
 
 DB = "sweep.db"
+ATTEMPTS = 3
 
 
 def default_url(sweep_dir: Path) -> str:
@@ -38,12 +40,19 @@ def open_storage(url: str) -> RDBStorage:
     elif url.startswith("postgresql"):
         engine["connect_args"] = {"connect_timeout": 5}
         engine["pool_pre_ping"] = True
-    try:
-        return RDBStorage(url, engine_kwargs=engine)
-    except Exception as exc:  # noqa: BLE001 - any driver error means: not usable
-        reason = " ".join(str(exc).split())[:300]
-        raise SettingError(f"setting 'storage' (--storage): cannot open the database "
-                           f"{_redacted(url)} ({type(exc).__name__}: {reason}).") from None
+    error: Exception | None = None
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            time.sleep(1.0)
+        try:
+            return RDBStorage(url, engine_kwargs=engine)
+        except Exception as exc:  # noqa: BLE001 - any driver error means: not usable
+            # Two sweeps creating the tables of a new database at once: one of them fails
+            # on a duplicate, and finds the tables on its next attempt.
+            error = exc
+    reason = " ".join(str(error).split())[:300]
+    raise SettingError(f"setting 'storage' (--storage): cannot open the database "
+                       f"{_redacted(url)} ({type(error).__name__}: {reason}).")
 
 
 def _redacted(url: str) -> str:
