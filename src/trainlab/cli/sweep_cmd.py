@@ -63,10 +63,13 @@ def _positive(text: str) -> int:
 
 def _sweep_package() -> Any:
     try:
-        import trainlab.sweep as sweep  # optional: needs Optuna
+        import optuna  # optional: pip install 'trainlab[sweep]'
+
+        import trainlab.sweep as sweep
     except ImportError as exc:
         raise UsageError(f"trainlab sweep needs Optuna ({exc}); install it with: pip install "
                          "'trainlab[sweep]'.") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the command prints its own lines
     return sweep
 
 
@@ -132,6 +135,14 @@ def _print_outcome(spec: Any, outcome: Any, sweep_dir: Path) -> None:
     sys.stdout.flush()
 
 
+def _short(text: str) -> str:
+    """A metric's value with 6 significant digits (results.csv keeps every digit)."""
+    try:
+        return f"{float(text):.6g}"
+    except ValueError:
+        return text
+
+
 def show(sweep_dir: Path) -> int:
     """Print the sweep's table, best first, with the reason of each pruned or failed trial."""
     sweep = _sweep_package()
@@ -155,8 +166,8 @@ def show(sweep_dir: Path) -> int:
 
     ordered = sorted(rows, key=key)
     reasons = summary.get("reasons", {})
-    table = [[*(row.get(h, "") for h in header[:-1]), reasons.get(row.get("trial", ""), "")]
-             for row in ordered]
+    table = [[*(_short(row.get(h, "")) if h == metric else row.get(h, "") for h in header[:-1]),
+              reasons.get(row.get("trial", ""), "")] for row in ordered]
     counts = {s: sum(r.get("status") == s for r in rows) for s in ("complete", "pruned", "failed")}
     planned = summary.get("planned", len(rows))
     print(f"sweep {summary.get('name', sweep_dir.name)}: {summary.get('method', '?')} search, "

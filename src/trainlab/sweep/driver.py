@@ -133,13 +133,16 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, executor: Any, storage: st
     trials_dir = str((sweep_dir / TRIALS).resolve())
     progress = Progress(spec, planned, stream)
     running: dict[cf.Future, optuna.Trial] = {}
-    rows = _rows(study, spec, sweep_dir)
+    claimer = studies.Claimer(study, spec)
+    # The rows as this sweep knows them: re-read from the study every WRITE_EVERY seconds
+    # (other sweeps may share it), updated in between with the trials that end here.
+    known = {r.trial: r for r in _rows(study, spec, sweep_dir)}
     written = beat = time.monotonic()
-    progress.show(rows, 0)
+    progress.show(list(known.values()), 0)
     try:
         while True:
             while len(running) < executor.workers:
-                trial = studies.claim(study, spec)
+                trial = claimer.claim()
                 if trial is None:
                     break
                 running[executor.submit(_task(spec, study, trial, trials_dir, url))] = trial
@@ -151,16 +154,19 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, executor: Any, storage: st
                 trial = running.pop(future)
                 result = _result(future, trial)
                 _tell(study, trial, result)
-                rows = _rows(study, spec, sweep_dir)
-                progress.show(rows, len(running), result)
+                known[result.slot] = _row(trial, result, spec, sweep_dir)
+                progress.show(list(known.values()), len(running), result)
             now = time.monotonic()
             if now - beat > studies.HEARTBEAT:
                 for trial in running.values():
-                    trial.set_user_attr("heartbeat", time.time())
+                    lease = dict(trial.user_attrs.get("lease", {}), heartbeat=time.time())
+                    trial.set_user_attr("lease", lease)
                 beat = now
             if done and now - written > WRITE_EVERY:
-                write_results(sweep_dir, rows, spec, url, planned)
-                written = now
+                known = {r.trial: r for r in _rows(study, spec, sweep_dir)}
+                write_results(sweep_dir, sorted(known.values(), key=lambda r: r.trial), spec,
+                              url, planned)
+                written = time.monotonic()
     except BaseException:
         # Ctrl-C, SIGTERM: the trials still running stay RUNNING in the study (their
         # workers die with this process), and --resume continues them from their last
@@ -183,6 +189,16 @@ def _rows(study: optuna.Study, spec: SweepSpec, sweep_dir: Path) -> list[Row]:
     return rows_of(studies.current(study), spec, sweep_dir)
 
 
+def _row(trial: optuna.Trial, result: TrialResult, spec: SweepSpec, sweep_dir: Path) -> Row:
+    """The row of a trial that ended here (as :func:`rows_of` reads it back)."""
+    try:
+        run_dir = str(Path(result.run_dir).resolve().relative_to(sweep_dir.resolve()))
+    except ValueError:
+        run_dir = result.run_dir
+    return Row(result.slot, int(trial.user_attrs["seed"]), result.status, result.value,
+               {name: trial.params.get(name, "") for name in spec.axes}, run_dir, result.reason)
+
+
 def _task(spec: SweepSpec, study: optuna.Study, trial: optuna.Trial, trials_dir: str,
           url: str) -> TrialTask:
     attrs = trial.user_attrs
@@ -203,13 +219,9 @@ def _result(future: cf.Future, trial: optuna.Trial) -> TrialResult:
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, result: TrialResult) -> None:
-    trial.set_user_attr("run_dir", result.run_dir)
-    trial.set_user_attr("epochs", result.epochs)
-    trial.set_user_attr("seconds", round(result.seconds, 3))
-    if result.value is not None:
-        trial.set_user_attr("value", result.value)
-    if result.reason:
-        trial.set_user_attr("reason", result.reason)
+    trial.set_user_attr("result", {"value": result.value, "reason": result.reason,
+                                   "run_dir": result.run_dir, "epochs": result.epochs,
+                                   "seconds": round(result.seconds, 3)})
     if result.status == "complete":
         study.tell(trial, result.value)
     elif result.status == "pruned":

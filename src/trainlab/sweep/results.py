@@ -56,8 +56,9 @@ def rows_of(trials: Sequence[FrozenTrial], spec: SweepSpec, sweep_dir: Path) -> 
         if status is None:
             continue
         attrs = t.user_attrs
-        value = attrs.get("value", t.value if t.state == TrialState.COMPLETE else None)
-        run_dir = attrs.get("run_dir", "")
+        result = attrs.get("result") or {}
+        value = result.get("value", t.value if t.state == TrialState.COMPLETE else None)
+        run_dir = result.get("run_dir") or ""
         try:
             run_dir = str(Path(run_dir).resolve().relative_to(Path(sweep_dir).resolve()))
         except ValueError:
@@ -65,7 +66,7 @@ def rows_of(trials: Sequence[FrozenTrial], spec: SweepSpec, sweep_dir: Path) -> 
         settings = {name: t.params.get(name, "") for name in spec.axes}
         out.append(Row(int(attrs["slot"]), int(attrs["seed"]), status,
                        None if value is None else float(value), settings, run_dir,
-                       attrs.get("reason")))
+                       result.get("reason")))
     return sorted(out, key=lambda r: r.trial)
 
 

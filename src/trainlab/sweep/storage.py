@@ -15,6 +15,7 @@ from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage
+from sqlalchemy import event
 
 from trainlab.recipe import SettingError
 
@@ -45,14 +46,30 @@ def open_storage(url: str) -> RDBStorage:
         if attempt:
             time.sleep(1.0)
         try:
-            return RDBStorage(url, engine_kwargs=engine)
+            storage = RDBStorage(url, engine_kwargs=engine)
         except Exception as exc:  # noqa: BLE001 - any driver error means: not usable
             # Two sweeps creating the tables of a new database at once: one of them fails
             # on a duplicate, and finds the tables on its next attempt.
             error = exc
+            continue
+        if url.startswith("sqlite"):
+            event.listen(storage.engine, "connect", _sqlite_pragmas)
+            storage.engine.dispose()  # every connection from now on gets them
+        return storage
     reason = " ".join(str(error).split())[:300]
     raise SettingError(f"setting 'storage' (--storage): cannot open the database "
                        f"{_redacted(url)} ({type(error).__name__}: {reason}).")
+
+
+def _sqlite_pragmas(connection: Any, record: Any) -> None:
+    """Write-ahead logging, synced at checkpoints: a commit costs no fsync (from ~13 ms to
+    well under one on a busy disk) and a killed process loses no committed trial; only a
+    power cut could lose the last commits. Readers never block the writer."""
+    del record
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def _redacted(url: str) -> str:

@@ -2,8 +2,10 @@
 
 A sweep's trials live in one Optuna study named after the spec. Each trial has a *slot*
 (its place in the plan: ``point × len(seeds) + seed index``) and carries, as user
-attributes, ``slot``, ``seed``, ``point`` and, once claimed, ``owner`` (host, process id
-and start time of the sweep that runs it) and ``heartbeat`` (refreshed while it runs).
+attributes, ``slot``, ``seed``, ``point`` and, once claimed, ``lease``: the ``owner``
+(host, process id and start time of the sweep that runs it) and a ``heartbeat``
+(refreshed while it runs); once ended, ``result`` (value, reason, run directory, epochs,
+seconds).
 
 - Planning (once per study, by the sweep that creates it): a grid's points and random
   search's points are enqueued as WAITING trials (``study.enqueue_trial``). TPE enqueues
@@ -26,6 +28,7 @@ import warnings
 from typing import Any
 
 import optuna
+from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
@@ -118,27 +121,65 @@ def waiting(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
 
-def claim(study: optuna.Study, spec: SweepSpec) -> optuna.Trial | None:
-    """The next trial for this sweep to run (RUNNING, owned by this process), or None when
-    the plan has no trial left to start."""
-    dists = space.distributions(spec)
-    while True:
-        if waiting(study) == 0 and not _needs_point(study, spec):
+class Claimer:
+    """Claims the study's WAITING trials for this sweep, one at a time.
+
+    Optuna's ``study.ask()`` reads every waiting trial at each call (quadratic over a
+    plan of thousands); this keeps the ids of a snapshot of the queue and takes the next
+    one with the same one-row transaction Optuna uses (``set_trial_state_values(id,
+    RUNNING)`` succeeds for exactly one sweep), reading the queue again only when the
+    snapshot is used up."""
+
+    def __init__(self, study: optuna.Study, spec: SweepSpec) -> None:
+        self.study, self.spec = study, spec
+        self.storage = study._storage  # noqa: SLF001 - the study's own storage object
+        self.study_id = self.storage.get_study_id_from_name(study.study_name)
+        self.dists = space.distributions(spec)
+        self.queue: list[int] = []
+
+    def _take(self) -> optuna.Trial | None:
+        for refreshed in (False, True):
+            if refreshed or not self.queue:
+                self.queue = [t._trial_id for t in self.storage.get_all_trials(  # noqa: SLF001
+                    self.study_id, deepcopy=False, states=(TrialState.WAITING,))]
+            while self.queue:
+                trial_id = self.queue.pop(0)
+                try:
+                    if not self.storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                        continue
+                except optuna.exceptions.UpdateFinishedTrialError:
+                    continue
+                trial = optuna.Trial(self.study, trial_id)
+                for name, dist in self.dists.items():  # the enqueued values
+                    _suggest(trial, name, dist)
+                return trial
+        return None
+
+    def claim(self) -> optuna.Trial | None:
+        """The next trial for this sweep to run (RUNNING, owned by this process), or None
+        when the plan has no trial left to start."""
+        trial = self._take()
+        if trial is None and _needs_point(self.study, self.spec):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                trial = self.study.ask(self.dists)
+            if "slot" not in trial.user_attrs and not _new_point(self.study, self.spec, trial):
+                trial.set_user_attr("stray", True)  # another sweep asked the last point
+                self.study.tell(trial, state=TrialState.FAIL)
+                return None
+        if trial is None:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            trial = study.ask(dists)
-        attrs = trial.user_attrs
-        if "slot" not in attrs:
-            if spec.method != "tpe" or not _new_point(study, spec, trial):
-                # Another sweep took the last waiting trial between our look and our ask:
-                # this trial is outside the plan.
-                trial.set_user_attr("stray", True)
-                study.tell(trial, state=TrialState.FAIL)
-                continue
-        trial.set_user_attr("owner", owner_id())
-        trial.set_user_attr("heartbeat", time.time())
+        trial.set_user_attr("lease", {"owner": owner_id(), "heartbeat": time.time()})
         return trial
+
+
+def _suggest(trial: optuna.Trial, name: str, dist: Any) -> None:
+    if isinstance(dist, CategoricalDistribution):
+        trial.suggest_categorical(name, dist.choices)
+    elif isinstance(dist, IntDistribution):
+        trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    else:
+        trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
 
 
 def _points(study: optuna.Study) -> int:
@@ -172,9 +213,10 @@ def recover(study: optuna.Study) -> list[int]:
     recovered = []
     now = time.time()
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        owner = t.user_attrs.get("owner")
+        lease = t.user_attrs.get("lease") or {}
+        owner = lease.get("owner")
         alive = owner_alive(owner) if isinstance(owner, str) else None
-        beat = t.user_attrs.get("heartbeat")
+        beat = lease.get("heartbeat")
         if beat is None and t.datetime_start is not None:
             beat = t.datetime_start.timestamp()
         stale = alive is False or (alive is None and (beat is None or now - beat > GRACE))
