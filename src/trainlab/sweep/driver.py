@@ -32,7 +32,7 @@ from trainlab.sweep.report import write_sweep_report
 from trainlab.sweep.results import TRIALS, Row, best_row, rows_of, write_results
 from trainlab.sweep.space import point_of
 from trainlab.sweep.spec import SweepSpec, read_spec
-from trainlab.sweep.storage import DB, default_url, open_storage
+from trainlab.sweep.storage import DB, default_url, open_storage, redacted
 from trainlab.sweep.trial import TrialResult, TrialTask
 
 SPEC = "spec.toml"
@@ -165,7 +165,7 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, executor: Any, storage: st
             if done and now - written > WRITE_EVERY:
                 known = {r.trial: r for r in _rows(study, spec, sweep_dir)}
                 write_results(sweep_dir, sorted(known.values(), key=lambda r: r.trial), spec,
-                              url, planned)
+                              redacted(url), planned)
                 written = time.monotonic()
     except BaseException:
         # Ctrl-C, SIGTERM: the trials still running stay RUNNING in the study (their
@@ -177,7 +177,7 @@ def run_sweep(spec: SweepSpec, sweep_dir: str | Path, executor: Any, storage: st
     executor.close()
     progress.close()
     rows = _rows(study, spec, sweep_dir)
-    write_results(sweep_dir, rows, spec, url, planned)
+    write_results(sweep_dir, rows, spec, redacted(url), planned)
     finished = len(rows) >= planned and studies.waiting(study) == 0
     path = None
     if report:

@@ -58,7 +58,7 @@ def open_storage(url: str) -> RDBStorage:
         return storage
     reason = " ".join(str(error).split())[:300]
     raise SettingError(f"setting 'storage' (--storage): cannot open the database "
-                       f"{_redacted(url)} ({type(error).__name__}: {reason}).")
+                       f"{redacted(url)} ({type(error).__name__}: {reason}).")
 
 
 def _sqlite_pragmas(connection: Any, record: Any) -> None:
@@ -72,7 +72,7 @@ def _sqlite_pragmas(connection: Any, record: Any) -> None:
     cursor.close()
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """The URL without its password."""
     scheme, _, rest = url.partition("://")
     user, at, host = rest.rpartition("@")
