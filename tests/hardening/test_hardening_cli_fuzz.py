@@ -49,6 +49,8 @@ def slow_but_valid(name: str, value: object) -> bool:
             return sum(widths) > 64 or len(widths) > 8
         if name == "monitor_every":
             return False
+        if name == "curvature":  # Hessian eigenvalues on every measured step
+            return str(value).lower() in ("true", "1", "yes", "on")
         if name in ("data", "data_dir"):
             return any(d in str(value).lower() for d in DOWNLOADS)
     except (ValueError, TypeError, OverflowError):

@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from trainlab import __version__
-from trainlab.cli import compare_cmd, evaluate, predict, report_cmd, sweep_cmd, train
+from trainlab.cli import (
+    compare_cmd,
+    doctor,
+    evaluate,
+    predict,
+    report_cmd,
+    sweep_cmd,
+    train,
+    ui_cmd,
+)
 from trainlab.cli.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -50,6 +59,8 @@ def build_parser() -> Parser:
     report_cmd.add_parser(sub)
     sweep_cmd.add_parser(sub)
     compare_cmd.add_parser(sub)
+    doctor.add_parsers(sub)
+    ui_cmd.add_parser(sub)
     sub.add_parser("lab", help="run the experiments behind the notes' claims "
                    "(trainlab lab list | run NAME | run all; see 'trainlab lab --help')",
                    add_help=False)

@@ -25,6 +25,7 @@ from typing import Any
 
 from trainlab.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, one_line
 from trainlab.cli.settings import SETTINGS, add_setting_flags, flag_values, resolve
+from trainlab.diagnostics.curvature.sections import curvature_table
 from trainlab.diagnostics.sections import health_table, text_table
 from trainlab.runs.run import Run
 from trainlab.train import EpochLog, ProgressBar
@@ -133,6 +134,10 @@ def print_summary(session: Any, outcome: Any) -> None:
         print()
         print("layer health (last sampled step):")
         print(health_table(session.monitor))
+    if session.curvature is not None and session.curvature.records:
+        print()
+        print("curvature (last measured steps):")
+        print(curvature_table(session.curvature.records))
     if outcome.report is not None:
         print()
         print(f"report: {outcome.report}")

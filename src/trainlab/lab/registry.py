@@ -23,6 +23,11 @@ MODULES = (
     "regularization",
     "input_normalization",
     "checklist",
+    "edge_of_stability",
+    "saddle_points",
+    "linear_interpolation",
+    "lr_range_test",
+    "critical_batch_size",
 )
 
 

@@ -211,6 +211,11 @@ class MonitorConfig:
     monitor: bool = _setting(True, "bool", "record per-layer diagnostics (health table, "
                              "report)")
     monitor_every: int = _setting(50, "int", "monitor: sample one step in this many", low=1)
+    curvature: bool = _setting(False, "bool", "record the loss surface's curvature (sharpness "
+                               "against the stability threshold, λ_min, trace, gradient noise "
+                               "scale, distance from initialisation) on 64 training rows")
+    curvature_every: int = _setting(100, "int", "curvature: measure every this many steps",
+                                    low=1)
 
 
 SECTIONS: dict[str, type] = {

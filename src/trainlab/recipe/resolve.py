@@ -94,6 +94,7 @@ def _applicability(config: RunConfig, name: str, task: str | None = None) -> tup
         # None: decided by the task
         "patience": (training.early_stopping is not False, "a run without --early-stopping"),
         "monitor_every": (config.monitor.monitor, "a run with --no-monitor"),
+        "curvature_every": (config.monitor.curvature, "a run without --curvature"),
         "target": (data.data.lower().startswith("csv:"),
                    f"data {data.data!r} (only csv: files have columns to choose)"),
         "task": (is_file, f"data {data.data!r} (a named dataset has its own task)"),

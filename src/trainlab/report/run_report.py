@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import runs
-from trainlab.report.html import Section, escape, render_page, table_html
+from trainlab.report.html import Section, escape, figure_html, render_page, table_html
 from trainlab.runs.directory import make_figures_dir, read_json
 from trainlab.train import load_model
 
@@ -251,8 +251,35 @@ def diagnostics_sections(ctx: RunContext) -> list[Section]:
     return sections
 
 
+def curvature_section(ctx: RunContext) -> list[Section]:
+    """The curvature instrument's records (``curvature.json``, with ``--curvature``)."""
+    path = ctx.path / runs.CURVATURE
+    if not path.is_file():
+        return []
+    from trainlab.diagnostics.curvature.sections import (  # diagnostics imports matplotlib
+        HEADER,
+        curvature_figure,
+        curvature_rows,
+        records_from_json,
+    )
+    try:
+        records = records_from_json(read_json(path))
+    except ValueError as exc:
+        return [Section("Curvature", f"<p>{escape(str(exc))}</p>", anchor="curvature")]
+    if not records:
+        return [Section("Curvature", "<p>No step was measured.</p>", anchor="curvature")]
+    body = ("<p>Sharpness against the optimizer's stability threshold (Cohen et al. 2021, "
+            "2022), the smallest Hessian eigenvalue, the Hessian's trace, the gradient noise "
+            "scale B_simple (McCandlish et al. 2018) and the distance from initialisation, on "
+            "64 training rows.</p>" + figure_html(curvature_figure(records),
+                                                   alt="curvature during training")
+            + table_html(HEADER, curvature_rows(records)))
+    return [Section("Curvature", body, anchor="curvature")]
+
+
 def files_section(ctx: RunContext) -> list[Section]:
-    names = [runs.CONFIG, runs.RUN_INFO, runs.METRICS, runs.CHECKPOINT, runs.MODEL, runs.MONITOR]
+    names = [runs.CONFIG, runs.RUN_INFO, runs.METRICS, runs.CHECKPOINT, runs.MODEL, runs.MONITOR,
+             runs.CURVATURE]
     rows = [[n, f"{(ctx.path / n).stat().st_size:,} bytes"] for n in names
             if (ctx.path / n).is_file()]
     rows += [[f"{runs.FIGURES}/{name}", f"{len(data):,} bytes"] for name, data in ctx.figures]
@@ -268,6 +295,7 @@ SECTIONS: list[Callable[[RunContext], list[Section]]] = [
     curves_section,
     model_section,
     diagnostics_sections,
+    curvature_section,
     files_section,
 ]
 

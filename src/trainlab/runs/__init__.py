@@ -10,6 +10,7 @@
 from trainlab.runs.directory import (
     CHECKPOINT,
     CONFIG,
+    CURVATURE,
     FIGURES,
     LOCK,
     METRICS,
@@ -33,7 +34,7 @@ from trainlab.runs.directory import (
 from trainlab.runs.seeds import RunSeeds
 
 __all__ = [
-    "CHECKPOINT", "CONFIG", "FIGURES", "LOCK", "METRICS", "MODEL", "MONITOR", "REPORT",
+    "CHECKPOINT", "CONFIG", "CURVATURE", "FIGURES", "LOCK", "METRICS", "MODEL", "MONITOR", "REPORT",
     "RUN_FORMAT", "RUN_INFO", "NotARunError", "atomic_write_bytes", "atomic_write_text",
     "check_name", "check_writable", "create_run_dir", "lock_run", "read_run_info",
     "remove_stale_temporaries", "safe_name", "write_run_info", "RunSeeds",

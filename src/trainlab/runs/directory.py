@@ -8,6 +8,7 @@
       model.safetensors        the final model (the best epoch's weights when early
                                stopping restored them); written when training ends
       monitor.json             the diagnostics monitor's records (when it is on)
+      curvature.json           the curvature instrument's records (with --curvature)
       figures/*.png            the report's figures
       report.html              the self-contained report
       .lock                    locked (flock) while a process trains the run
@@ -40,6 +41,7 @@ METRICS = "metrics.csv"
 CHECKPOINT = "checkpoint.safetensors"
 MODEL = "model.safetensors"
 MONITOR = "monitor.json"
+CURVATURE = "curvature.json"
 FIGURES = "figures"
 REPORT = "report.html"
 

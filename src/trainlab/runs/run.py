@@ -19,6 +19,7 @@ when it would train nothing.
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import threading
 import time
@@ -32,6 +33,8 @@ import numpy as np
 
 from trainlab import __version__
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
+from trainlab.diagnostics.curvature import CurvatureMonitor
+from trainlab.diagnostics.curvature.sections import records_to_json
 from trainlab.diagnostics.serialize import monitor_from_dict
 from trainlab.recipe import (
     SETTINGS,
@@ -142,6 +145,12 @@ class Run:
         if config.monitor.monitor:
             self.monitor = Monitor(every=config.monitor.monitor_every, warn=False,
                                    eval_batch=prepared.X_val[:256])
+        self.curvature: CurvatureMonitor | None = None
+        if config.monitor.curvature:
+            rows = slice(0, 64)
+            self.curvature = CurvatureMonitor(
+                prepared.X_train[rows], prepared.scaled_targets(prepared.y_train[rows]),
+                every=config.monitor.curvature_every, seed=config.seed)
         self.early = (EarlyStopping("val_loss", patience=config.training.patience,
                                     restore_best=True)
                       if config.training.early_stopping else None)
@@ -158,7 +167,7 @@ class Run:
                                       model_config=self.model_config,
                                       standardizer=prepared.scaler, extra=self.checkpoint_extra()),
                       RunRecorder(run_dir, self.monitor)]
-        every += [cb for cb in (self.monitor, self.early) if cb is not None]
+        every += [cb for cb in (self.monitor, self.curvature, self.early) if cb is not None]
         every += list(callbacks)
         self.trainer = Trainer(
             self.model, build.build_loss(self.task), self.optimizer, schedule=self.schedule,
@@ -371,6 +380,9 @@ class Run:
             write_metrics(run_dir / directory.METRICS, history, trainer.epoch)
             if self.monitor is not None:
                 write_monitor(run_dir / directory.MONITOR, self.monitor)
+            if self.curvature is not None:
+                directory.atomic_write_text(run_dir / directory.CURVATURE, json.dumps(
+                    records_to_json(self.curvature.records), allow_nan=False))
         if history.diverged is not None:
             report = None
             if run_dir is not None:

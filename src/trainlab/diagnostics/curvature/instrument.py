@@ -1,0 +1,169 @@
+"""``CurvatureMonitor``: the loss surface's curvature where the optimizer is, during training.
+
+Every ``every`` optimizer steps (after the step) it measures, on a fixed batch (X, y) and
+in a float64 copy of the model with Dropout and DropConnect in evaluation mode:
+
+- the sharpness λ_max(H) and, for an adaptive optimizer, the preconditioned sharpness
+  λ_max(P⁻¹H), against the optimizer's stability threshold
+  (:func:`~trainlab.diagnostics.curvature.stability.stability_threshold`: 2/η for
+  gradient descent, (2+2β)/η with momentum, (2+2β₁)/((1−β₁)η) for Adam; Cohen et al.
+  2021, 2022);
+- λ_min(H): a negative value is a direction of negative curvature (a saddle);
+- tr(H) by Hutchinson's estimator (``trace_samples`` Rademacher vectors);
+- the gradient noise scale B_simple = tr(Σ)/|G|² over the batch's examples (NaN when a
+  BatchNorm in training mode couples them);
+- the distance ‖θ − θ₀‖ from the parameters at the start of training.
+
+The eigenvalues are monitoring estimates: ``lanczos_steps`` Lanczos iterations (one
+Hessian-vector product each) warm-started from the previous measurement's eigenvectors,
+so that they tighten over the run; call
+:func:`~trainlab.diagnostics.curvature.hessian_eigenvalues` for converged values. It only
+reads the model and optimizer: a run with and without it has identical weights.
+``seconds`` is the time it took, to compare with the training time.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from trainlab._checks import check_int
+from trainlab.diagnostics.curvature.hessian import hvp, rademacher, warm_eigenpair
+from trainlab.diagnostics.curvature.noise import noise_scale_of, per_example_gradients
+from trainlab.diagnostics.curvature.objective import Objective
+from trainlab.diagnostics.curvature.stability import stability_threshold
+from trainlab.nn.dropout import DropConnect, Dropout
+from trainlab.nn.module import Module
+from trainlab.train.callbacks import Callback
+
+
+@dataclass
+class CurvatureRecord:
+    """One measurement at optimizer step ``step``.
+
+    sharpness: λ_max(H). preconditioned: λ_max(P⁻¹H) for adaptive optimizers (NaN
+    otherwise). threshold: the optimizer's stability threshold (compare with
+    ``preconditioned`` when it is finite, else with ``sharpness``); ``rule`` its formula.
+    lambda_min, trace, noise_scale (B_simple), distance (‖θ − θ₀‖).
+    """
+
+    step: int
+    sharpness: float
+    preconditioned: float
+    threshold: float
+    rule: str
+    lambda_min: float
+    trace: float
+    noise_scale: float
+    distance: float
+
+    @property
+    def compared(self) -> float:
+        """The sharpness that the threshold bounds (preconditioned when there is one)."""
+        return self.preconditioned if math.isfinite(self.preconditioned) else self.sharpness
+
+    @property
+    def ratio(self) -> float:
+        """compared / threshold: 1 is the edge of stability."""
+        return self.compared / self.threshold if self.threshold > 0 else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def eval_dropout_copy(model: Module) -> Module:
+    """A copy of ``model`` whose Dropout and DropConnect layers are in evaluation mode (its
+    other layers keep their mode)."""
+    clone = copy.deepcopy(model)
+    for module in clone.modules():
+        if isinstance(module, (Dropout, DropConnect)):
+            object.__setattr__(module, "training", False)
+    return clone
+
+
+def _flat(model: Module) -> np.ndarray:
+    return np.concatenate([p.data.ravel().astype(np.float64) for p in model.parameters()])
+
+
+class CurvatureMonitor(Callback):
+    """Measure curvature every ``every`` optimizer steps on the fixed batch (X, y).
+
+    trace_samples: Hutchinson vectors per measurement (0: no trace). lanczos_steps:
+    Hessian-vector products per eigenvalue. noise: whether to
+    measure B_simple (one backward pass per example of the batch). seed: the seed of the
+    Lanczos start and the Hutchinson vectors. After training: ``records`` and ``seconds``.
+    """
+
+    order = -4
+
+    def __init__(self, X: Any, y: Any, every: int = 100, trace_samples: int = 2,
+                 noise: bool = True, seed: int = 0, lanczos_steps: int = 8) -> None:
+        self.X = np.asarray(X)
+        self.y = np.asarray(y)
+        if self.X.ndim != 2 or len(self.y) != len(self.X) or len(self.X) < 2:
+            raise ValueError("CurvatureMonitor: expected X (N, D) with N ≥ 2 and one target "
+                             f"per row. Received X of shape {self.X.shape} and {len(self.y)} "
+                             "targets.")
+        self.every = check_int(every, "CurvatureMonitor: every", low=1)
+        self.trace_samples = check_int(trace_samples, "CurvatureMonitor: trace_samples", low=0)
+        self.noise = bool(noise)
+        self.seed = check_int(seed, "CurvatureMonitor: seed", low=0)
+        self.lanczos_steps = check_int(lanczos_steps, "CurvatureMonitor: lanczos_steps", low=1)
+        self.records: list[CurvatureRecord] = []
+        self.seconds = 0.0
+        self._start: np.ndarray | None = None
+        self._vectors: list[np.ndarray] | None = None  # the last eigenvectors: warm starts
+
+    def on_train_begin(self, trainer: Any) -> None:
+        """Keep θ₀ (the parameters when this training begins) and measure step 0 of a fresh
+        run."""
+        if self._start is None:
+            self._start = _flat(trainer.model)
+        if not self.records and int(trainer.global_step) == 0:
+            self.on_batch_end(trainer, 0, math.nan)
+
+    def on_batch_end(self, trainer: Any, batch: int, loss: float) -> None:
+        step = int(trainer.global_step)
+        if step % self.every:
+            return
+        begin = time.perf_counter()
+        try:
+            self.records.append(self.measure(trainer.model, trainer.loss, trainer.optimizer,
+                                             step))
+        finally:
+            self.seconds += time.perf_counter() - begin
+
+    def measure(self, model: Module, loss_fn: Any, optimizer: Any, step: int) -> CurvatureRecord:
+        """One :class:`CurvatureRecord` of ``model`` at ``step``."""
+        objective = Objective(eval_dropout_copy(model), loss_fn, self.X, self.y,
+                              "CurvatureMonitor")
+        rng = np.random.default_rng([self.seed, step])
+        n = objective.n_params
+        if self._vectors is None or self._vectors[0].size != n:
+            self._vectors = [rng.standard_normal(n) for _ in range(3)]
+        vectors = self._vectors
+        with np.errstate(all="ignore"):
+            k = self.lanczos_steps
+            top, vectors[0] = warm_eigenpair(objective, "LA", vectors[0], steps=k)
+            low, vectors[1] = warm_eigenpair(objective, "SA", vectors[1], steps=k)
+            stability = stability_threshold(optimizer)
+            pre = math.nan
+            if stability.preconditioner is not None:
+                pre, vectors[2] = warm_eigenpair(objective, "LA", vectors[2],
+                                                 stability.preconditioner, steps=k)
+            trace = math.nan
+            if self.trace_samples:
+                trace = float(np.mean([z @ hvp(objective, z) for z in
+                                       (rademacher(rng, n) for _ in range(self.trace_samples))]))
+            scale = math.nan
+            if self.noise and not objective.batch_statistics():
+                scale = noise_scale_of(per_example_gradients(objective))[0]
+        start = self._start if self._start is not None else objective.theta0
+        distance = float(np.linalg.norm(objective.theta0 - start))
+        return CurvatureRecord(step, top, pre, stability.threshold, stability.rule, low, trace,
+                               scale, distance)

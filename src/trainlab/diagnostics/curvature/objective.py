@@ -1,0 +1,137 @@
+"""The mean loss of a model as a function of one flat float64 parameter vector.
+
+Every curvature measurement works on a float64 *copy* of the model (a float32 model is
+evaluated in float64; the caller's model, its gradients and its running statistics are
+never touched). The copy keeps the model's mode: BatchNorm in training mode normalises
+with the batch's statistics, in evaluation mode with the running ones. Dropout and
+DropConnect in training mode draw a fresh random mask on every forward, so the loss is
+not a function of the parameters; that is an error (call ``model.eval()`` first).
+
+The flat vector lists ``model.parameters()`` in order, each array flattened in C order.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from trainlab.nn.dropout import DropConnect, Dropout
+from trainlab.nn.losses import Loss
+from trainlab.nn.module import Module, Sequential
+from trainlab.nn.normalization import BatchNorm
+
+
+def check_curvature_inputs(owner: str, model: Any, loss_fn: Any) -> None:
+    """Raise a clear error unless ``model`` is a Module whose loss is a deterministic
+    function of its parameters, and ``loss_fn`` a trainlab Loss."""
+    if not isinstance(model, Module):
+        raise TypeError(f"{owner}: expected model to be a trainlab.nn.Module. "
+                        f"Received: {type(model).__name__}.")
+    if not isinstance(loss_fn, Loss):
+        raise TypeError(f"{owner}: expected loss_fn to be a trainlab.nn.Loss (e.g. "
+                        f"CrossEntropyLoss()). Received: {type(loss_fn).__name__}.")
+    for name, module in model.named_modules():
+        if isinstance(module, (Dropout, DropConnect)) and module.training:
+            raise ValueError(
+                f"{owner}: expected a model whose loss is a function of its parameters; "
+                f"{type(module).__name__} '{name or type(model).__name__}' is in training "
+                "mode and draws a new random mask on every forward. Received a model in "
+                "training mode: call model.eval() first (BatchNorm then uses its running "
+                "statistics), or evaluate a copy with only the dropout layers in eval mode."
+            )
+    if not model.parameters():
+        raise ValueError(f"{owner}: expected a model with parameters. Received "
+                         f"{type(model).__name__} with none.")
+
+
+class Objective:
+    """L(θ) = loss_fn(model_θ(X), y), the mean over the rows of X, in float64.
+
+    X: (N, D) inputs; y: the targets loss_fn takes. ``theta0`` (n_params,) holds the
+    model's parameters. ``loss(θ)`` runs one forward pass; ``gradient(θ)`` one forward
+    and one closed-form backward pass and returns ∇L(θ) (n_params,).
+    """
+
+    def __init__(self, model: Module, loss_fn: Loss, X: Any, y: Any, owner: str) -> None:
+        check_curvature_inputs(owner, model, loss_fn)
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf" or X.ndim != 2 or X.shape[0] == 0:
+            raise ValueError(f"{owner}: expected X to be a non-empty (N, D) array of real "
+                             f"numbers. Received shape {X.shape}, dtype {X.dtype}.")
+        y = np.asarray(y)
+        if len(y) != X.shape[0]:
+            raise ValueError(f"{owner}: expected one target per row of X ({X.shape[0]}). "
+                             f"Received {len(y)} targets.")
+        self.owner = owner
+        self.model = copy.deepcopy(model).astype(np.float64)
+        self.loss_fn = copy.deepcopy(loss_fn)
+        self.X = X.astype(np.float64)
+        self.y = y.astype(np.float64) if y.dtype.kind == "f" else y
+        self.params = self.model.parameters()
+        self.sizes = [p.size for p in self.params]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
+        self.theta0 = self.flat_data()
+        self.n_params = int(self.offsets[-1])
+
+    # -- the flat vector ------------------------------------------------------------
+    def flat_data(self) -> np.ndarray:
+        """The copy's parameters as one float64 vector (n_params,)."""
+        return np.concatenate([p.data.ravel() for p in self.params])
+
+    def flat_grad(self) -> np.ndarray:
+        return np.concatenate([p.grad.ravel() for p in self.params])
+
+    def set(self, theta: np.ndarray) -> None:
+        """Write the flat vector θ into the copy's parameters."""
+        for p, start, stop in zip(self.params, self.offsets[:-1], self.offsets[1:], strict=True):
+            p.data[...] = theta[start:stop].reshape(p.shape)
+
+    def check_vector(self, v: Any, name: str) -> np.ndarray:
+        """``v`` as a finite float64 vector (n_params,), or a clear error."""
+        v = np.asarray(v)
+        if v.dtype.kind not in "biuf" or v.shape != (self.n_params,):
+            raise ValueError(f"{self.owner}: expected {name} to be a real vector of shape "
+                             f"({self.n_params},), one entry per parameter in "
+                             f"model.parameters() order. Received shape {v.shape}, "
+                             f"dtype {v.dtype}.")
+        v = v.astype(np.float64)
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{self.owner}: {name} holds NaN or infinite values.")
+        return v
+
+    # -- evaluation ----------------------------------------------------------------------
+    def loss(self, theta: np.ndarray | None = None, rows: slice | None = None) -> float:
+        """L(θ) on the rows ``rows`` of X (all when None); θ None: the model's own."""
+        self.set(self.theta0 if theta is None else theta)
+        X, y = (self.X, self.y) if rows is None else (self.X[rows], self.y[rows])
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(self.loss_fn(self.model.forward(X), y))
+
+    def gradient(self, theta: np.ndarray | None = None, rows: slice | None = None) -> np.ndarray:
+        """∇L(θ) (n_params,) on the rows ``rows`` of X (all when None), by the layers'
+        closed-form backward passes."""
+        self.set(self.theta0 if theta is None else theta)
+        X, y = (self.X, self.y) if rows is None else (self.X[rows], self.y[rows])
+        self.model.zero_grad()
+        self.loss_fn(self.model.forward(X), y)
+        dy = self.loss_fn.backward()
+        if isinstance(self.model, Sequential):
+            self.model.backward(dy, input_grad=False)
+        else:
+            self.model.backward(dy)
+        return self.flat_grad()
+
+    def batch_statistics(self) -> bool:
+        """Whether a BatchNorm of the copy normalises with the batch's statistics, which
+        couples the examples of a batch (no per-example gradient exists then)."""
+        return any(isinstance(m, BatchNorm) and (m.training or not m.track_running_stats)
+                   for m in self.model.modules())
+
+    # -- directions -------------------------------------------------------------------------
+    def split(self, v: np.ndarray) -> list[np.ndarray]:
+        """The flat vector v as views shaped like the parameters."""
+        return [v[start:stop].reshape(p.shape)
+                for p, start, stop in zip(self.params, self.offsets[:-1], self.offsets[1:],
+                                          strict=True)]
