@@ -6,7 +6,8 @@
 
 - throughput: the same grid of small trials (iris, 3 epochs, a 16-unit MLP, no
   diagnostics: each trial is dominated by its run directory and report) with one local
-  worker, then two; prints trials per second and the speed-up.
+  worker, then two, each worker warmed by one untimed trial (imports, compiled kernels);
+  prints trials per second and the speed-up.
 - storage: the driver's write path for N trials without training (plan N trials, then
   for each: claim, its lease, its result, tell), then
   writing results.csv from the study; prints the time per trial.
@@ -28,7 +29,7 @@ from trainlab.sweep import LocalExecutor, RayExecutor, parse_spec, run_sweep
 from trainlab.sweep import study as studies
 from trainlab.sweep.results import rows_of, write_results
 from trainlab.sweep.storage import default_url, open_storage
-from trainlab.sweep.trial import TrialResult
+from trainlab.sweep.trial import TrialResult, TrialTask
 
 SMALL = """[base]
 data = "iris"
@@ -61,10 +62,22 @@ def timed_sweep(executor, trials: int, name: str) -> float:
     return seconds
 
 
+def warmed(executor):
+    """The executor after one untimed trial per worker (imports, the compiled kernels)."""
+    spec = small_spec(4, "warm")
+    with tempfile.TemporaryDirectory() as folder:
+        tasks = [TrialTask(slot=i, trial_id=-1, settings={**spec.base, "lr": 0.01}, seed=i,
+                           trials_dir=folder, metric=spec.metric, storage="", study="")
+                 for i in range(executor.workers)]
+        for future in [executor.submit(t) for t in tasks]:
+            assert future.result().status == "complete"
+    return executor
+
+
 def throughput(trials: int) -> None:
     times = {}
     for workers in (1, 2):
-        times[workers] = timed_sweep(LocalExecutor(workers), trials, f"w{workers}")
+        times[workers] = timed_sweep(warmed(LocalExecutor(workers)), trials, f"w{workers}")
         print(f"{workers} worker(s): {trials} trials in {times[workers]:.1f} s = "
               f"{trials / times[workers]:.3f} trials/s", flush=True)
     print(f"speed-up of 2 workers over 1: {times[1] / times[2]:.2f}x")
@@ -101,8 +114,8 @@ def storage(trials: int) -> None:
 
 
 def ray(address: str, trials: int) -> None:
-    local = timed_sweep(LocalExecutor(2), trials, "local")
-    remote = timed_sweep(RayExecutor(address, 2), trials, "ray")
+    local = timed_sweep(warmed(LocalExecutor(2)), trials, "local")
+    remote = timed_sweep(warmed(RayExecutor(address, 2)), trials, "ray")
     print(f"local, 2 workers: {local / trials:.2f} s per trial; Ray, 2 workers: "
           f"{remote / trials:.2f} s per trial; Ray's overhead {(remote - local) / trials:+.2f} "
           "s per trial")
