@@ -69,3 +69,21 @@ def test_lab_seed_out_of_range_is_one_line(capsys, tmp_path, seed):
     out, err = capsys.readouterr()
     assert status == 2, (out, err)
     assert err.count("\n") == 1 and "--seed" in err and "Traceback" not in out + err
+
+
+@pytest.mark.slow
+def test_experiments_in_parallel_give_the_serial_verdicts(tmp_path):
+    """Two worker processes: the same claims, measurements and verdicts as one after another,
+    in the registry's order."""
+    from trainlab.lab.runner import run_all
+
+    chosen = ["sigmoid-gradient", "naive-init"]
+    serial, _ = run_all(tmp_path / "serial", quick=True, only=chosen, workers=1)
+    parallel, report = run_all(tmp_path / "parallel", quick=True, only=chosen, workers=2)
+    assert [r.name for r in parallel] == [r.name for r in serial] == chosen
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.error is None and b.error is None, (a.error, b.error)
+        assert [(c.claim, c.measured, c.holds) for c in a.claims] == \
+            [(c.claim, c.measured, c.holds) for c in b.claims]
+        assert a.main == b.main
+    assert report.is_file() and all(p.exists() for r in parallel for p in r.figure_paths)

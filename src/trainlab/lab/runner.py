@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import concurrent.futures as cf
 import contextlib
+import multiprocessing
+import os
 import sys
 import time
 import traceback
@@ -68,22 +71,63 @@ def _one_blas_thread() -> contextlib.AbstractContextManager:
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _guarded(name: str, out_dir: str | Path, quick: bool, seed: int) -> Result:
+    """run_experiment, with an error recorded as the experiment's outcome."""
+    try:
+        return run_experiment(name, out_dir, quick, seed)
+    except Exception:  # noqa: BLE001 - one broken experiment must not hide the others
+        experiment = get_experiment(name)
+        return Result(experiment.name, experiment.title, experiment.claim, quick=quick,
+                      seed=seed, error=traceback.format_exc())
+
+
+def _init_worker() -> None:
+    """A worker process: one BLAS thread (each experiment also limits it while it runs)."""
+    from threadpoolctl import threadpool_limits  # comes with scikit-learn
+
+    threadpool_limits(limits=1)
+
+
 def run_all(
-    out_dir: str | Path = DEFAULT_OUT, quick: bool = False, seed: int = 0, verbose: bool = False
+    out_dir: str | Path = DEFAULT_OUT, quick: bool = False, seed: int = 0, verbose: bool = False,
+    workers: int = 1, only: Sequence[str] | None = None,
 ) -> tuple[list[Result], Path]:
     """Run every experiment (an error fails that experiment only) and write
-    ``out_dir/report.html``; return the results and the report's path."""
+    ``out_dir/report.html``; return the results and the report's path.
+
+    workers: experiments run at once, each in its own process (``spawn``ed, one BLAS
+    thread). Each experiment draws only from its own seed and writes only its own folder,
+    so its numbers and verdicts are those of a serial run; results are printed and
+    reported in the registry's order either way. only: the names of the experiments to
+    run (default: every one)."""
+    workers = check_int(workers, "run_all: workers", low=1)
+    names_ = [e.name for e in experiments() if only is None or e.name in only]
+    if workers == 1:
+        futures: list = []
+        results_iter = (_guarded(name, out_dir, quick, seed) for name in names_)
+    else:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                      mp_context=multiprocessing.get_context("spawn"))
+        futures = [pool.submit(_guarded, name, out_dir, quick, seed) for name in names_]
+        results_iter = (f.result() for f in futures)
     results = []
-    for experiment in experiments():
-        try:
-            result = run_experiment(experiment.name, out_dir, quick, seed)
-        except Exception:  # noqa: BLE001 - one broken experiment must not hide the others
-            result = Result(experiment.name, experiment.title, experiment.claim, quick=quick,
-                            seed=seed, error=traceback.format_exc())
-        results.append(result)
-        if verbose:
-            print(format_result(result), flush=True)
+    try:
+        for result in results_iter:
+            results.append(result)
+            if verbose:
+                print(format_result(result), flush=True)
+    finally:
+        if futures:
+            pool.shutdown(cancel_futures=True)
     return results, write_report(results, Path(out_dir) / "report.html")
+
+
+def default_workers() -> int:
+    """One per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 # -- text ---------------------------------------------------------------------------------
@@ -183,6 +227,9 @@ def build_parser(prog: str = "trainlab lab") -> argparse.ArgumentParser:
                      help="base seed, 0 to 2**63-1 (default 0)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT,
                      help=f"output folder (default {DEFAULT_OUT})")
+    run.add_argument("--workers", type=_workers, default=None,
+                     help="'all': experiments at once, each in its own process (default: one "
+                     "per core; 1 runs them one after another); verdicts are the same")
     return parser
 
 
@@ -196,6 +243,17 @@ def _seed(text: str) -> int:
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**63-1; received "
                                          f"{value}")
+    return value
+
+
+def _workers(text: str) -> int:
+    """``--workers``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1; received {text!r}")
     return value
 
 
@@ -224,7 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.name == "all":
         if not _writable_out(args.out):
             return 2
-        results, report = run_all(args.out, args.quick, args.seed, verbose=True)
+        workers = default_workers() if args.workers is None else args.workers
+        results, report = run_all(args.out, args.quick, args.seed, verbose=True,
+                                  workers=workers)
         print()
         print(summary_table(results))
         print(f"report: {report}")
