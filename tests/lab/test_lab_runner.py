@@ -10,12 +10,17 @@ from trainlab.lab import runner
 from trainlab.lab.experiment import Experiment
 
 
-def test_fourteen_experiments_each_with_a_claim():
+CURVATURE_EXPERIMENTS = ["edge-of-stability", "saddle-points", "linear-interpolation",
+                         "lr-range-test", "critical-batch-size"]
+
+
+def test_nineteen_experiments_each_with_a_claim():
     listed = lab.list_experiments()
     assert [name for name, _ in listed] == lab.names()
-    assert len(listed) == 14 and len(set(lab.names())) == 14
+    assert len(listed) == 19 and len(set(lab.names())) == 19
     assert lab.names()[:3] == ["tasks", "sigmoid-gradient", "gradient-scale"]  # the notes' order
-    assert lab.names()[-1] == "checklist"
+    assert lab.names()[13] == "checklist"  # the notes' fourteen, then the loss surface's five
+    assert lab.names()[14:] == CURVATURE_EXPERIMENTS
     assert all(isinstance(claim, str) and len(claim) > 30 for _, claim in listed)
     assert lab.get_experiment("naive_init").name == "naive-init"
 
