@@ -363,3 +363,18 @@ def test_histograms_are_kept_for_the_nonlinear_activations():
 def regression_toy():
     X, y = toy_data(64)
     return X, np.eye(4, dtype=np.float32)[y]
+
+
+def test_relu_histograms_leave_out_the_exact_zeros_and_say_how_many():
+    monitor = Monitor(every=2, warn=False)
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(20, 32, rng=rng), nn.ReLU(), nn.Linear(32, 4, rng=rng))
+    fit(model, [monitor], epochs=1, opt="sgd")
+    values = monitor.samples["init"]["1 ReLU"]
+    share = 100 * float(np.mean(values == 0.0))
+    assert share >= 20  # about half of a ReLU's outputs are exactly 0
+    ax = plots.histogram_figure(monitor).axes[0]
+    (line,) = ax.get_lines()
+    assert line.get_label() == f"1 ReLU ({share:.0f}% exactly 0, not drawn)"
+    drawn = float(np.sum(line.get_ydata()))  # fractions of all values, the zeros left out
+    assert drawn == pytest.approx(1 - share / 100, abs=1e-9)

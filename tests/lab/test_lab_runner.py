@@ -9,7 +9,6 @@ from trainlab.cli import main
 from trainlab.lab import runner
 from trainlab.lab.experiment import Experiment
 
-
 CURVATURE_EXPERIMENTS = ["edge-of-stability", "saddle-points", "linear-interpolation",
                          "lr-range-test", "critical-batch-size"]
 

@@ -121,7 +121,10 @@ def grad_norm_figure(monitor: Monitor) -> Figure:
 
 def histogram_figure(monitor: Monitor) -> Figure:
     """Normalised histograms of each activation layer's output (one line per layer), at
-    initialisation and at the end, on common bins (Glorot & Bengio 2010, figures 3-7)."""
+    initialisation and at the end, on common bins (Glorot & Bengio 2010, figures 3-7).
+
+    A layer with 20% or more of its values exactly 0 (a ReLU's inactive units) is drawn
+    without them, as fractions of all its values; its legend gives the share at 0."""
     when = [("init", "at initialisation"), ("end", "at the end of training")]
     names = list(monitor.samples.get("init", {})) or list(monitor.samples.get("end", {}))
     finite = [v[np.isfinite(v)] for key, _ in when for v in monitor.samples.get(key, {}).values()]
@@ -136,8 +139,14 @@ def histogram_figure(monitor: Monitor) -> Figure:
             if values is None or not np.isfinite(values).any():
                 continue
             values = values[np.isfinite(values)]
-            counts, _ = np.histogram(values, bins=edges)
-            ax.plot(centres, counts / values.size, "-", color=COLORS[i % len(COLORS)], label=name)
+            label, drawn = name, values
+            zeros = float(np.mean(values == 0.0))
+            if zeros >= 0.2:  # a ReLU's exact zeros: one spike that would flatten the rest
+                drawn = values[values != 0.0]
+                label = f"{name} ({100 * zeros:.0f}% exactly 0, not drawn)"
+            counts, _ = np.histogram(drawn, bins=edges)
+            ax.plot(centres, counts / values.size, "-", color=COLORS[i % len(COLORS)],
+                    label=label)
         ax.set_xlabel("activation value")
         ax.set_ylabel("fraction of values")
         ax.set_title(f"activation histograms {title}")
