@@ -73,7 +73,7 @@ def test_prints_epoch_lines_summary_and_health_table(tmp_path, capsys):
     lines = out.splitlines()
     assert lines[0].startswith("epoch 1/2  loss ") and lines[1].startswith("epoch 2/2  loss ")
     assert "test accuracy: " in out
-    assert "layer health" in out and "0 Linear" in out and "1 ReLU" in out
+    assert "layer health" in out and "layer 0 · Linear" in out and "layer 1 · ReLU" in out
     assert f"report: {tmp_path / 'r' / 'report.html'}" in out
 
 

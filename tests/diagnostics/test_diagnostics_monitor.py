@@ -192,9 +192,9 @@ def test_report_sections_and_health_table():
     sections = report_sections(monitor, model)
     assert [type(s) for s in sections] == [Section] * 3
     assert "data:image/png;base64," in sections[0].body and "Var(out) theory" in sections[0].body
-    assert sections[1].anchor == "health" and "2 Sigmoid" in sections[1].body
+    assert sections[1].anchor == "health" and "layer 2 · Sigmoid" in sections[1].body
     text = health_table(monitor)
-    assert "layer" in text.splitlines()[0] and "7 Tanh" in text and "steps sampled" in text
+    assert "layer" in text.splitlines()[0] and "layer 7 · Tanh" in text and "steps sampled" in text
 
 
 def test_figures_have_labels_legends_and_log_scales():
@@ -375,6 +375,14 @@ def test_relu_histograms_leave_out_the_exact_zeros_and_say_how_many():
     assert share >= 20  # about half of a ReLU's outputs are exactly 0
     ax = plots.histogram_figure(monitor).axes[0]
     (line,) = ax.get_lines()
-    assert line.get_label() == f"1 ReLU ({share:.0f}% exactly 0, not drawn)"
+    assert line.get_label() == f"layer 1 · ReLU ({share:.0f}% exactly 0, not drawn)"
     drawn = float(np.sum(line.get_ydata()))  # fractions of all values, the zeros left out
     assert drawn == pytest.approx(1 - share / 100, abs=1e-9)
+
+
+def test_display_labels_name_the_layer_by_position_and_type():
+    from trainlab.diagnostics.probe import display_label
+
+    assert display_label("3 Tanh") == "layer 3 · Tanh"
+    assert display_label("2.1 ReLU") == "layer 2.1 · ReLU"  # inside a container
+    assert display_label("Sequential") == "Sequential"  # not a position: unchanged

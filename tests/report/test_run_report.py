@@ -136,7 +136,7 @@ def test_monitor_json_round_trip_gives_the_same_health_table(run_dir):
     monitor = monitor_from_dict(data)
     assert monitor_to_dict(monitor) == data
     assert isinstance(monitor, Monitor) and monitor.records
-    assert "0 Linear" in health_table(monitor)
+    assert "layer 0 · Linear" in health_table(monitor)
 
 
 def test_monitor_json_keeps_non_finite_values_as_strict_json():

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from trainlab.diagnostics.probe import display_label
+
 if TYPE_CHECKING:
     from trainlab.diagnostics.monitor import Monitor
 
@@ -69,7 +71,7 @@ def depth_profile_figure(monitor: Monitor) -> Figure:
     """Output std and gradient std per layer at initialisation and at the end, with theory."""
     first, last = monitor.first_record, monitor.last_record
     fig, (ax_out, ax_grad) = new_figure(2, 1)
-    labels = [s.label for s in first.layers]
+    labels = [display_label(s.label) for s in first.layers]
     depth = np.arange(1, len(labels) + 1)
     for ax, attr, what in (
         (ax_out, "out_std", "output std"), (ax_grad, "grad_std", "gradient std")
@@ -139,11 +141,11 @@ def histogram_figure(monitor: Monitor) -> Figure:
             if values is None or not np.isfinite(values).any():
                 continue
             values = values[np.isfinite(values)]
-            label, drawn = name, values
+            label, drawn = display_label(name), values
             zeros = float(np.mean(values == 0.0))
             if zeros >= 0.2:  # a ReLU's exact zeros: one spike that would flatten the rest
                 drawn = values[values != 0.0]
-                label = f"{name} ({100 * zeros:.0f}% exactly 0, not drawn)"
+                label = f"{label} ({100 * zeros:.0f}% exactly 0, not drawn)"
             counts, _ = np.histogram(drawn, bins=edges)
             ax.plot(centres, counts / values.size, "-", color=COLORS[i % len(COLORS)],
                     label=label)
@@ -165,7 +167,7 @@ def saturation_figure(monitor: Monitor) -> Figure:
                 continue
             series = [getattr(r.layers[i], attr) for r in monitor.records]
             ax.plot(steps, series, style, color=COLORS[drawn % len(COLORS)],
-                    lw=2.5 - 0.3 * (drawn % 4), label=f"{stats.label} {what}")
+                    lw=2.5 - 0.3 * (drawn % 4), label=f"{display_label(stats.label)} {what}")
             drawn += 1
     drawn_values = [v for line in ax.get_lines() for v in line.get_ydata() if math.isfinite(v)]
     top = max(drawn_values, default=0.0)

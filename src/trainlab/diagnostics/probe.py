@@ -41,8 +41,19 @@ def layer_chain(model: Module) -> list[tuple[str, Module]]:
 
 
 def layer_label(name: str, layer: Module) -> str:
-    """A short label for tables and plots, e.g. ``"3 Tanh"``."""
+    """A short label, e.g. ``"3 Tanh"``: the key of a layer in the monitor's records,
+    samples and warnings (``monitor.json``)."""
     return f"{name} {type(layer).__name__}"
+
+
+def display_label(label: str) -> str:
+    """The label a reader sees in tables and figures: ``"3 Tanh"`` → ``"layer 3 · Tanh"``
+    (the layer's position in the model, as in the report's model table); a label of
+    another form is returned as it is."""
+    name, _, kind = label.partition(" ")
+    if kind and all(part.isdigit() for part in name.split(".")):
+        return f"layer {name} · {kind}"
+    return label
 
 
 @contextmanager

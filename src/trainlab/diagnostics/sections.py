@@ -15,6 +15,7 @@ from typing import Any
 
 from trainlab.diagnostics import plots
 from trainlab.diagnostics.monitor import Monitor
+from trainlab.diagnostics.probe import display_label
 from trainlab.report.html import Section, escape, figure_html, table_html
 
 
@@ -45,8 +46,9 @@ def health_rows(monitor: Monitor) -> tuple[list[str], list[list[str]]]:
     rows = []
     for s in last.layers:
         weight = by_layer.get(s.name)
-        rows.append([s.label, _num(s.out_mean, ".2f"), _num(s.out_std), _num(s.grad_std),
-                     _pct(s.saturated), _pct(s.dead), _num(weight.grad_norm) if weight else "-",
+        rows.append([display_label(s.label), _num(s.out_mean, ".2f"), _num(s.out_std),
+                     _num(s.grad_std), _pct(s.saturated), _pct(s.dead),
+                     _num(weight.grad_norm) if weight else "-",
                      _num(weight.update_ratio, ".1e") if weight else "-", _status(s, warned)])
     return header, rows
 
@@ -128,7 +130,7 @@ def theory_rows(monitor: Monitor) -> tuple[list[str], list[list[str]]]:
     if monitor.theory is None or not monitor.records:
         return header, []
     first = monitor.first_record
-    rows = [[s.label, _num(t.out_var), _num(s.out_std ** 2),
+    rows = [[display_label(s.label), _num(t.out_var), _num(s.out_std ** 2),
              _num(t.grad_var), _num(s.grad_rms ** 2)]
             for t, s in zip(monitor.theory, first.layers, strict=False)]
     return header, rows
