@@ -196,15 +196,13 @@ class LRScheduler(Callback):
         self.schedule = schedule
         self.monitor = monitor
         resolve_mode(monitor, "auto", "LRScheduler")
+        self.per_step = getattr(schedule, "interval", "epoch") == "step"
+        """Whether the schedule is stepped after every optimizer step (read once: the
+        batch hook is on the training step's path)."""
 
     @property
     def needs_metric(self) -> bool:
         return isinstance(self.schedule, ReduceLROnPlateau)
-
-    @property
-    def per_step(self) -> bool:
-        """Whether the schedule is stepped after every optimizer step."""
-        return getattr(self.schedule, "interval", "epoch") == "step"
 
     def on_batch_end(self, trainer: TrainerView, batch: int, loss: float) -> None:
         if self.per_step:
