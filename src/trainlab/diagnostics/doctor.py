@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from trainlab._rng import RngLike, as_generator
-from trainlab.diagnostics.curvature.objective import Objective
+from trainlab.diagnostics.curvature.objective import Objective, check_model_and_loss
 from trainlab.diagnostics.health import REMEDIES
 from trainlab.diagnostics.probe import tap
 from trainlab.nn.dropout import DropConnect, Dropout
@@ -207,12 +207,7 @@ def run_checks(model: Module, loss_fn: Loss, optimizer: Any, X: Any, y: Any, *,
     ln C check of a cross-entropy classifier. batch_size: the rows of the batch that the
     loss, saturation and update checks use.
     """
-    if not isinstance(model, Module):
-        raise TypeError(f"run_checks: expected model to be a trainlab.nn.Module. "
-                        f"Received: {type(model).__name__}.")
-    if not isinstance(loss_fn, Loss):
-        raise TypeError(f"run_checks: expected loss_fn to be a trainlab.nn.Loss. "
-                        f"Received: {type(loss_fn).__name__}.")
+    check_model_and_loss("run_checks", model, loss_fn)
     X, y = np.asarray(X), np.asarray(y)
     generator = as_generator(rng, "run_checks: rng")
     rows = generator.permutation(len(X))[: max(batch_size, OVERFIT_ROWS)]

@@ -26,6 +26,7 @@ import numpy as np
 
 from trainlab._checks import check_int, check_number
 from trainlab._rng import RngLike, as_generator
+from trainlab.diagnostics.curvature.objective import check_model_and_loss
 from trainlab.nn.losses import Loss
 from trainlab.nn.module import Module, Sequential
 
@@ -59,12 +60,7 @@ def lr_find(model: Module, loss_fn: Loss, X: Any, y: Any, optimizer: Any, *,
     X: (N, D); y: the targets ``loss_fn`` takes. Returns an :class:`LRRangeResult`.
     """
     owner = "lr_find"
-    if not isinstance(model, Module):
-        raise TypeError(f"{owner}: expected model to be a trainlab.nn.Module. "
-                        f"Received: {type(model).__name__}.")
-    if not isinstance(loss_fn, Loss):
-        raise TypeError(f"{owner}: expected loss_fn to be a trainlab.nn.Loss. "
-                        f"Received: {type(loss_fn).__name__}.")
+    check_model_and_loss(owner, model, loss_fn)
     start_lr = check_number(start_lr, f"{owner}: start_lr", low=0.0)
     end_lr = check_number(end_lr, f"{owner}: end_lr", low=0.0)
     if not 0 < start_lr < end_lr:

@@ -23,15 +23,21 @@ from trainlab.nn.module import Module, Sequential
 from trainlab.nn.normalization import BatchNorm
 
 
-def check_curvature_inputs(owner: str, model: Any, loss_fn: Any) -> None:
-    """Raise a clear error unless ``model`` is a Module whose loss is a deterministic
-    function of its parameters, and ``loss_fn`` a trainlab Loss."""
+def check_model_and_loss(owner: str, model: Any, loss_fn: Any) -> None:
+    """A TypeError naming ``owner`` unless ``model`` is a trainlab Module and ``loss_fn``
+    a trainlab Loss (the diagnostics run their closed-form backward passes)."""
     if not isinstance(model, Module):
         raise TypeError(f"{owner}: expected model to be a trainlab.nn.Module. "
                         f"Received: {type(model).__name__}.")
     if not isinstance(loss_fn, Loss):
         raise TypeError(f"{owner}: expected loss_fn to be a trainlab.nn.Loss (e.g. "
                         f"CrossEntropyLoss()). Received: {type(loss_fn).__name__}.")
+
+
+def check_curvature_inputs(owner: str, model: Any, loss_fn: Any) -> None:
+    """Raise a clear error unless ``model`` is a Module whose loss is a deterministic
+    function of its parameters, and ``loss_fn`` a trainlab Loss."""
+    check_model_and_loss(owner, model, loss_fn)
     for name, module in model.named_modules():
         if isinstance(module, (Dropout, DropConnect)) and module.training:
             raise ValueError(
