@@ -6,6 +6,7 @@ import gc
 import os
 import platform
 import resource
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -27,13 +28,17 @@ def blas_threads() -> int:
 
 
 def set_threads(n: int | None) -> int:
-    """Pin every BLAS in this process to ``n`` threads (None: keep NumPy's count); return it."""
+    """Pin every BLAS in this process, and trainlab's split kernels, to ``n`` threads
+    (None: keep NumPy's count); return it."""
     global _LIMITS
     threads = blas_threads() if n is None else int(n)
     try:
-        from threadpoolctl import threadpool_limits
+        from trainlab.backend.threads import blas_threads as trainlab_threads
 
-        _LIMITS = threadpool_limits(limits=threads, user_api="blas")
+        if _LIMITS is not None:
+            _LIMITS.__exit__(None, None, None)
+        _LIMITS = trainlab_threads(threads)
+        _LIMITS.__enter__()
     except ImportError:
         pass
     return threads
@@ -90,12 +95,11 @@ def gemm_peak(dtype: str, n: int = 2048, reps: int = 10) -> dict[str, float]:
 
 
 def gemm_floor(shapes: list[tuple[int, int, int]], dtype: str, reps: int = 3) -> float:
-    """Seconds (median of ``reps``) of the matrix products ``shapes`` (M, K, N) alone,
-    run with trainlab's default GEMM provider on preallocated operands: the time an
-    epoch cannot go below while its products are computed this way."""
-    from trainlab import backend
+    """Seconds (median of ``reps``) of the matrix products ``shapes`` (M, K, N) alone, on
+    preallocated operands, with the fastest of the GEMM providers available here: the
+    time an epoch cannot go below while its products are computed by trainlab."""
+    from trainlab.backend import gemm
 
-    chosen = backend.get(None)
     rng = np.random.default_rng(0)
     operands = {}
     for m, k, n in set(shapes):
@@ -105,12 +109,16 @@ def gemm_floor(shapes: list[tuple[int, int, int]], dtype: str, reps: int = 3) ->
             np.empty((m, n), dtype=dtype),
         )
 
-    def run() -> None:
+    def products(provider: gemm.GemmProvider) -> None:
         for shape in shapes:
             a, b, c = operands[shape]
-            chosen.matmul(a, b, out=c)
+            provider.matmul(a, b, out=c)
 
-    return statistics.median(time_reps(run, warmup=1, reps=reps))
+    available = [name for name in gemm.GEMMS.names()
+                 if gemm.GEMMS.get_named(name, owner="gemm").is_available()]
+    return min(statistics.median(time_reps(functools.partial(products, gemm.provider(name)),
+                                           warmup=1, reps=reps))
+               for name in available)
 
 
 def torch_gemm(dtype: str, n: int = 2048, reps: int = 10) -> float | None:

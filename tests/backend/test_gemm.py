@@ -201,3 +201,47 @@ def test_resume_on_mkl_is_exact(tmp_path):
     resumed.fit(X, y, epochs=4, batch_size=128)
     for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
         np.testing.assert_array_equal(a.data, b.data)
+
+
+@needs_mkl
+@needs_numba
+@pytest.mark.parametrize("first", ["numpy", "mkl"])
+def test_resumed_run_continues_on_the_provider_it_began_on(tmp_path, monkeypatch, first):
+    """A run started on one provider and resumed where the default is the other one
+    continues on the first: its metrics.csv is the uninterrupted run's, byte for byte."""
+    from trainlab.recipe import from_flat
+    from trainlab.runs.run import Run
+
+    other = "mkl" if first == "numpy" else "numpy"
+    settings = {"data": "digits", "hidden": [512, 512], "batch_size": 128, "seed": 3,
+                "schedule": "none"}
+
+    def run(name: str, epochs: int, gemm_env: str) -> Run:
+        monkeypatch.setenv(gemm.GEMM_ENV, gemm_env)
+        session = Run.create(from_flat({**settings, "epochs": epochs}), out=tmp_path, name=name)
+        session.train()
+        return session
+
+    straight = run("straight", 3, first)
+    run("stopped", 2, first)
+    monkeypatch.setattr(gemm, "best_available", lambda: other)
+    monkeypatch.delenv(gemm.GEMM_ENV)
+    assert tb.get(None).gemm == other
+    resumed = Run.resume(tmp_path / "stopped", epochs=3)
+    assert resumed.model.backend.gemm == first and resumed.resume_note is None
+    resumed.train()
+    assert ((tmp_path / "stopped" / "metrics.csv").read_bytes()
+            == (tmp_path / "straight" / "metrics.csv").read_bytes())
+    assert straight.model.backend.gemm == first
+
+
+def test_resume_names_a_provider_it_cannot_continue_on(monkeypatch):
+    monkeypatch.delenv(gemm.GEMM_ENV, raising=False)
+    monkeypatch.setattr(gemm.MklGemm, "is_available", classmethod(lambda cls: False))
+    name, note = gemm.provider_for_resume("numpy", "mkl")
+    assert name == "numpy" and "'mkl'" in note and "not available" in note
+    monkeypatch.setenv(gemm.GEMM_ENV, "numpy")
+    name, note = gemm.provider_for_resume("numpy", "mkl")
+    assert name == "numpy" and gemm.GEMM_ENV in note
+    assert gemm.provider_for_resume("numpy", "numpy") == ("numpy", None)
+    assert gemm.provider_for_resume("numpy", "no-such") == ("numpy", None)

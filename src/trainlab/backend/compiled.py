@@ -14,10 +14,13 @@ Which arrays the kernels take (otherwise they decline and the NumPy code runs):
   optimizers take any size, except BatchNorm of a single feature (NumPy sums that
   contiguous column pairwise, in another order than the loop).
 
-The kernels run on the calling thread, so results do not depend on thread counts or
-scheduling. (Splitting them over two threads with Numba's parallel loops was slower:
-starting the threads costs about as much as these 20–50 µs loops take, and the
-OpenMP workers' spinning competes with the BLAS threads of the next matrix product.)
+The layer kernels run on the calling thread. An optimizer update of a parameter of at
+least :data:`SPLIT_SIZE` elements is split into chunks over the compute threads
+(``backend.parallel``; on a wide MLP the update of its largest weights takes
+milliseconds, a sizeable share of a step); the update is element by element, so the
+numbers are the same for any split. (Numba's own parallel loops were slower: their
+OpenMP workers spin after each loop and compete with the BLAS threads of the next matrix
+product, and starting them costs as much as the 20–50 µs of a small layer's loop.)
 """
 
 from __future__ import annotations
@@ -33,6 +36,12 @@ import numpy as np
 from trainlab.backend import loops
 from trainlab.backend.base import BACKENDS, AdamScalars, Backend, SGDScalars
 from trainlab.backend.gemm import MIN_FLOPS, provider, resolve_name
+from trainlab.backend.parallel import chunks, run_parts
+from trainlab.backend.threads import compute_threads
+
+SPLIT_SIZE: int = 2**17
+"""The fewest elements of a parameter whose optimizer update is split over the compute
+threads (about 0.25 ms of Adam on one core; handing a chunk to a thread costs tens of µs)."""
 
 MIN_SIZE: int = 4096
 """The default ``min_size``: ReLU and Dropout arrays with fewer elements run the NumPy code."""
@@ -144,6 +153,22 @@ def _cast(step: AdamScalars | SGDScalars, dtype: np.dtype,
     if c is None:
         c = step.cache[dtype] = pack(step, dtype)
     return c
+
+
+def _update(kernel: Callable[..., None], arrays: tuple[np.ndarray | None, ...],
+            rest: tuple[Any, ...]) -> None:
+    """``kernel(*arrays, *rest)`` on flat arrays of one length, split into chunks over the
+    compute threads when they are :data:`SPLIT_SIZE` elements or more (element by element,
+    so the numbers do not depend on the split)."""
+    first = arrays[0]
+    assert first is not None
+    size = first.shape[0]
+    threads = compute_threads() if size >= SPLIT_SIZE else 1
+    if threads == 1:
+        kernel(*arrays, *rest)
+        return
+    run_parts(kernel, [tuple(None if a is None else a[part] for a in arrays) + rest
+                       for part in chunks(size, threads)])
 
 
 def _flat(arrays: tuple[np.ndarray | None, ...]) -> list[np.ndarray | None] | None:
@@ -383,7 +408,7 @@ class NumbaBackend(Backend):
         p, g, m, v, v_max = flat
         c = _cast(scalars, param.dtype, adam_scalars)
         amsgrad = v_max is not None
-        KERNELS["adam_update"](p, g, m, v, v_max if amsgrad else v, c, amsgrad)
+        _update(KERNELS["adam_update"], (p, g, m, v, v_max if amsgrad else v), (c, amsgrad))
         return True
 
     def sgd_update(
@@ -401,5 +426,5 @@ class NumbaBackend(Backend):
         p, g, buf = flat
         c = _cast(scalars, param.dtype, sgd_scalars)
         momentum = buf is not None
-        KERNELS["sgd_update"](p, g, buf if momentum else p, c, first, momentum)
+        _update(KERNELS["sgd_update"], (p, g, buf if momentum else p), (c, first, momentum))
         return True

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from trainlab.backend.parallel import chunks, run_parts
+from trainlab.backend.threads import compute_threads
 from trainlab.registry import Registry
 
 GEMM_ENV = "TRAINLAB_GEMM"
@@ -99,6 +101,11 @@ class NumpyGemm(GemmProvider):
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _CBWR_AUTO, _CBWR_STRICT, _CBWR_SUCCESS = 2, 0x10000, 0
+_THREADING_SEQUENTIAL = 1
+
+SPLIT_FLOPS: int = 2 * 128 * 512 * 256
+"""Products of at least this many flops are split over the compute threads (about 0.2 ms
+on one core: a part handed to another thread costs some tens of microseconds)."""
 
 MIN_FLOPS: int = 2 * 64 * 256 * 256
 """Products of fewer flops (2·M·K·N) go to ``np.matmul`` even under MKL: the ctypes call
@@ -127,16 +134,16 @@ def _mkl() -> tuple[ctypes.CDLL, Any, Any] | None:
     path = mkl_library_path()
     if path is None:
         return None
-    # Idle OpenMP workers sleep at once instead of spinning for 200 ms after each product
-    # (Intel OpenMP's default): the element-wise kernels between two products run on the
-    # calling thread, and spinning workers take the cores they, and other processes, need.
-    # Read when MKL's OpenMP runtime starts; a value set by the user is kept.
-    os.environ.setdefault("KMP_BLOCKTIME", "0")
     try:
         lib = ctypes.CDLL(str(path))
         sgemm, dgemm = lib.cblas_sgemm, lib.cblas_dgemm
     except (OSError, AttributeError):
         return None
+    # MKL on the calling thread only (no OpenMP workers): trainlab splits a large product
+    # over its own threads (``MklGemm.gemm``). Set before any other MKL call.
+    lib.MKL_Set_Threading_Layer.argtypes = [ctypes.c_int]
+    lib.MKL_Set_Threading_Layer.restype = ctypes.c_int
+    lib.MKL_Set_Threading_Layer(_THREADING_SEQUENTIAL)
     lib.MKL_CBWR_Set.argtypes = [ctypes.c_int]
     lib.MKL_CBWR_Set.restype = ctypes.c_int
     lib.MKL_CBWR_Set(_CBWR_AUTO | _CBWR_STRICT)
@@ -201,16 +208,34 @@ class MklGemm(GemmProvider):
         ):
             NumpyGemm.gemm(self, a, b, out, accumulate)  # type: ignore[arg-type]
             return
-        m, k = a.shape
-        n = b.shape[1]
-        fa, fb = _operand(a), _operand(b)
-        loaded = _mkl()
-        assert fa is not None and fb is not None and loaded is not None
-        f = loaded[1] if a.dtype == np.float32 else loaded[2]
-        f(
-            _ROW_MAJOR, fa[0], fb[0], m, n, k, 1.0, _address(a), fa[1],
-            _address(b), fb[1], 1.0 if accumulate else 0.0, _address(out), max(n, 1),
-        )
+        m, n = out.shape
+        threads = compute_threads()
+        if threads == 1 or 2 * m * a.shape[1] * n < SPLIT_FLOPS:
+            _mkl_gemm(a, b, out, accumulate)
+            return
+        # Blocks of the longer side of out, one per thread: each block is a whole product
+        # of its rows of a (or columns of b), so it is the same whichever thread runs it.
+        if n >= m:
+            parts = [(a, b[:, cols], out[:, cols], accumulate) for cols in chunks(n, threads)]
+        else:
+            parts = [(a[rows], b, out[rows], accumulate) for rows in chunks(m, threads)]
+        run_parts(_mkl_gemm, parts)
+
+
+def _mkl_gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
+    """One ``cblas_?gemm`` call: out ← a·b (+ out); out's rows may be a block of a wider
+    array (unit column stride)."""
+    m, k = a.shape
+    n = b.shape[1]
+    fa, fb = _operand(a), _operand(b)
+    loaded = _mkl()
+    assert fa is not None and fb is not None and loaded is not None
+    f = loaded[1] if a.dtype == np.float32 else loaded[2]
+    f(
+        _ROW_MAJOR, fa[0], fb[0], m, n, k, 1.0, _address(a), fa[1],
+        _address(b), fb[1], 1.0 if accumulate else 0.0, _address(out),
+        max(out.strides[0] // out.itemsize, n, 1),
+    )
 
 
 def intel_cpu() -> bool:
@@ -260,3 +285,21 @@ def provider(name: str) -> GemmProvider:
 def choose(spec: str | None = None) -> GemmProvider:
     """The provider for ``spec`` (see :func:`resolve_name`)."""
     return provider(resolve_name(spec))
+
+
+def provider_for_resume(current: str, recorded: Any) -> tuple[str, str | None]:
+    """The provider a resumed run continues on, given the one it runs on now (``current``)
+    and the one its first part recorded (``run.json``'s ``compute.gemm``): the recorded
+    one where it is available and ``TRAINLAB_GEMM`` does not ask for another, so that the
+    resume is exact. Returns (name, note); the note, when not None, says why the
+    continuation's products differ in the last bits from the first part's."""
+    if not isinstance(recorded, str) or recorded not in GEMMS or recorded == current:
+        return current, None
+    if GEMM_ENV in os.environ:
+        return current, (f"the run began on the {recorded!r} GEMM provider and continues on "
+                         f"{current!r}, as {GEMM_ENV} asks; its products differ in the last bits")
+    if GEMMS.get_named(recorded, owner="gemm").is_available():
+        return recorded, None
+    return current, (f"the run began on the {recorded!r} GEMM provider, which is not available "
+                     f"here, and continues on {current!r}; its products differ in the last bits")
+

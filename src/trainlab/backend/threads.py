@@ -8,7 +8,12 @@
   threads; one thread for smaller ones, where starting and synchronising threads
   costs more than the products take.
 
-The compiled element-wise kernels run on the calling thread whatever the setting.
+The same count is the process's *compute threads* (:func:`compute_threads`, every core
+unless :func:`blas_threads` says otherwise, as ``torch.set_num_threads`` is one setting
+per process): the MKL provider splits a large product into that many blocks
+(``backend.gemm``), and the compiled optimizer updates split a large parameter into that
+many chunks (``backend.parallel``). An update is element by element, so its numbers do
+not depend on the split; a product's blocks each compute their own outputs in full.
 Results are the same at every run for a given machine, GEMM provider and thread count;
 with one thread, every sum is done in one fixed order on any machine with that provider.
 """
@@ -17,9 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 
 LARGE_MODEL: int = 1_000_000
 """The fewest parameters for which ``threads=None`` uses every core."""
+
+_compute_threads: list[int] = []
+"""The counts set by the :func:`blas_threads` contexts now open, innermost last."""
 
 
 def available_cores() -> int:
@@ -40,9 +49,22 @@ def resolve_threads(threads: int | None, parameters: int) -> int:
     return available_cores() if parameters >= LARGE_MODEL else 1
 
 
-def blas_threads(threads: int) -> contextlib.AbstractContextManager:
+def compute_threads() -> int:
+    """The threads a split kernel or product may use now: the innermost
+    :func:`blas_threads` context's count, else every core this process may use."""
+    return _compute_threads[-1] if _compute_threads else available_cores()
+
+
+@contextlib.contextmanager
+def blas_threads(threads: int) -> Iterator[None]:
     """A context in which the BLAS libraries loaded in this process (NumPy's OpenBLAS,
-    MKL) run on ``threads`` threads; the previous counts come back on exit."""
+    MKL) and trainlab's split kernels (:func:`compute_threads`) run on ``threads``
+    threads; the previous counts come back on exit."""
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=threads, user_api="blas")
+    with threadpool_limits(limits=threads, user_api="blas"):
+        _compute_threads.append(threads)
+        try:
+            yield
+        finally:
+            _compute_threads.pop()

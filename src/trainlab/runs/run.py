@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 
 from trainlab import __version__
+from trainlab.backend.compiled import NumbaBackend
+from trainlab.backend.gemm import provider_for_resume
 from trainlab.backend.threads import blas_threads, resolve_threads
 from trainlab.data import num_batches
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
@@ -140,6 +142,8 @@ class Run:
         self.model_config, self.model = build.build_model(config, ds.n_features, ds.n_outputs,
                                                           self.seeds.model,
                                                           rows=len(prepared.X_train))
+        self.compute_note = _continue_on_recorded_provider(self.model, self.previous)
+        """Why a resumed run's products differ from its first part's (None: they do not)."""
         self.optimizer = build.build_optimizer(config, self.model.parameters())
         self.class_weight = build.loss_weight(config, self.task, prepared.y_train,
                                               ds.n_classes)
@@ -306,7 +310,7 @@ class Run:
         run = cls(new_config, prepared, run_dir=run_dir, checkpoint=checkpoint,
                   callbacks=callbacks, previous=info, derived=derived, lock=lock)
         run.command = command or []
-        run.resume_note = note
+        run.resume_note = "; ".join(n for n in (note, run.compute_note) if n) or None
         if note is not None and checkpoint is not None and run.schedule is not None:
             _restart_cosine(run.schedule, float(run.optimizer.lr), done, total)
         if total != old_total:
@@ -546,6 +550,19 @@ def _lock(run_dir: Path) -> Any:
         return directory.lock_run(run_dir)
     except BlockingIOError as exc:
         raise RunError(f"{exc}; wait for it to finish or stop it first.") from None
+
+
+def _continue_on_recorded_provider(model: Any, previous: dict[str, Any]) -> str | None:
+    """Put a resumed run's model on the GEMM provider its first part recorded, where it
+    can (:func:`trainlab.backend.gemm.provider_for_resume`); the note when it cannot."""
+    backend = model.backend
+    compute = previous.get("compute")
+    if not isinstance(backend, NumbaBackend) or not isinstance(compute, dict):
+        return None
+    name, note = provider_for_resume(backend.gemm, compute.get("gemm"))
+    if name != backend.gemm:
+        model.use_backend(NumbaBackend(min_size=backend.min_size, gemm=name))
+    return note
 
 
 def _read_info(run_dir: Path, setting: str) -> dict[str, Any]:
