@@ -127,3 +127,19 @@ def test_split_mkl_product_is_the_unsplit_one(rng, shape, transposed):
     np.testing.assert_allclose(outs[0], exact, rtol=0, atol=2e-6 * np.abs(exact).max())
     for out in outs[1:]:
         np.testing.assert_array_equal(out, outs[0])
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform")
+def test_a_forked_child_makes_its_own_pool():
+    import multiprocessing
+
+    parallel.run_parts(lambda i: None, [(0,), (1,)])  # the parent's pool has started
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply_async(_split_in_child).get(timeout=60) == [0, 1]
+
+
+def _split_in_child() -> list[int]:
+    done: list[int] = []
+    parallel.run_parts(done.append, [(0,), (1,)])
+    return sorted(done)

@@ -16,6 +16,7 @@ sequential call whose result does not depend on which thread ran it.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -30,6 +31,10 @@ ALIGN: int = 64
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(available_cores() - 1, 1),
                               thread_name_prefix="trainlab")
+
+
+# A forked child has none of its parent's worker threads: it makes its own pool.
+os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 def chunks(length: int, parts: int, align: int = ALIGN) -> list[slice]:
