@@ -24,7 +24,6 @@ reads the model and optimizer: a run with and without it has identical weights.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -33,11 +32,16 @@ from typing import Any
 import numpy as np
 
 from trainlab._checks import check_int
-from trainlab.diagnostics.curvature.hessian import hvp, rademacher, warm_eigenpair
-from trainlab.diagnostics.curvature.noise import noise_scale_of, per_example_gradients
+from trainlab.diagnostics.curvature.hessian import rademacher
+from trainlab.diagnostics.curvature.noise import noise_scale, per_example_sq_norms
 from trainlab.diagnostics.curvature.objective import Objective
 from trainlab.diagnostics.curvature.stability import stability_threshold
-from trainlab.nn.dropout import DropConnect, Dropout
+from trainlab.diagnostics.curvature.warm import (
+    forward_hvp,
+    forward_step,
+    joint_start,
+    lanczos_run,
+)
 from trainlab.nn.module import Module
 from trainlab.train.callbacks import Callback
 
@@ -76,16 +80,6 @@ class CurvatureRecord:
         return asdict(self)
 
 
-def eval_dropout_copy(model: Module) -> Module:
-    """A copy of ``model`` whose Dropout and DropConnect layers are in evaluation mode (its
-    other layers keep their mode)."""
-    clone = copy.deepcopy(model)
-    for module in clone.modules():
-        if isinstance(module, (Dropout, DropConnect)):
-            object.__setattr__(module, "training", False)
-    return clone
-
-
 def _flat(model: Module) -> np.ndarray:
     return np.concatenate([p.data.ravel().astype(np.float64) for p in model.parameters()])
 
@@ -101,8 +95,9 @@ class CurvatureMonitor(Callback):
 
     order = -4
 
-    def __init__(self, X: Any, y: Any, every: int = 100, trace_samples: int = 2,
-                 noise: bool = True, seed: int = 0, lanczos_steps: int = 8) -> None:
+    def __init__(self, X: Any, y: Any, every: int = 100, trace_samples: int = 1,
+                 noise: bool = True, seed: int = 0, lanczos_steps: int = 8,
+                 preconditioned_steps: int = 4) -> None:
         self.X = np.asarray(X)
         self.y = np.asarray(y)
         if self.X.ndim != 2 or len(self.y) != len(self.X) or len(self.X) < 2:
@@ -114,10 +109,15 @@ class CurvatureMonitor(Callback):
         self.noise = bool(noise)
         self.seed = check_int(seed, "CurvatureMonitor: seed", low=0)
         self.lanczos_steps = check_int(lanczos_steps, "CurvatureMonitor: lanczos_steps", low=1)
+        self.preconditioned_steps = check_int(preconditioned_steps,
+                                              "CurvatureMonitor: preconditioned_steps", low=1)
         self.records: list[CurvatureRecord] = []
         self.seconds = 0.0
         self._start: np.ndarray | None = None
         self._vectors: list[np.ndarray] | None = None  # the last eigenvectors: warm starts
+        self._warm = [False, False]  # whether _vectors[0:2] and [2] come from a measurement
+        self._objective: Objective | None = None  # the float64 copy, reloaded each time
+        self._loss: Any = None  # the loss it was made with
 
     def on_train_begin(self, trainer: Any) -> None:
         """Keep θ₀ (the parameters when this training begins) and measure step 0 of a fresh
@@ -140,30 +140,55 @@ class CurvatureMonitor(Callback):
 
     def measure(self, model: Module, loss_fn: Any, optimizer: Any, step: int) -> CurvatureRecord:
         """One :class:`CurvatureRecord` of ``model`` at ``step``."""
-        objective = Objective(eval_dropout_copy(model), loss_fn, self.X, self.y,
-                              "CurvatureMonitor")
+        objective = self._objective
+        if objective is None or self._loss is not loss_fn or not objective.reload(model):
+            objective = Objective(model, loss_fn, self.X, self.y, "CurvatureMonitor",
+                                  dropout_eval=True, backend="numpy")
+            self._objective, self._loss = objective, loss_fn
         rng = np.random.default_rng([self.seed, step])
         n = objective.n_params
         if self._vectors is None or self._vectors[0].size != n:
             self._vectors = [rng.standard_normal(n) for _ in range(3)]
+            self._warm = [False, False]
         vectors = self._vectors
         with np.errstate(all="ignore"):
-            k = self.lanczos_steps
-            top, vectors[0] = warm_eigenpair(objective, "LA", vectors[0], steps=k)
-            low, vectors[1] = warm_eigenpair(objective, "SA", vectors[1], steps=k)
+            coupled = objective.batch_statistics()
+            fast = per_example_sq_norms(objective) if self.noise and not coupled else None
+            base = fast[1] if fast is not None else objective.gradient()  # ∇L(θ)
+            h = forward_step(objective.theta0)
+
+            def product(v: np.ndarray) -> np.ndarray:
+                return forward_hvp(objective, v, base, h)
+
+            krylov = lanczos_run(product, joint_start(vectors[0], vectors[1]), self._steps(0))
+            low, vectors[1], top, vectors[0] = krylov.extremes()
             stability = stability_threshold(optimizer)
             pre = math.nan
             if stability.preconditioner is not None:
-                pre, vectors[2] = warm_eigenpair(objective, "LA", vectors[2],
-                                                 stability.preconditioner, steps=k)
+                scale = 1.0 / np.sqrt(stability.preconditioner)
+
+                def preconditioned(v: np.ndarray) -> np.ndarray:  # P^{-1/2}·H·P^{-1/2}·v
+                    out = product(scale * v)
+                    out *= scale
+                    return out
+
+                _, _, pre, vectors[2] = lanczos_run(preconditioned, vectors[2],
+                                                    self._steps(1)).extremes()
             trace = math.nan
             if self.trace_samples:
-                trace = float(np.mean([z @ hvp(objective, z) for z in
-                                       (rademacher(rng, n) for _ in range(self.trace_samples))]))
-            scale = math.nan
-            if self.noise and not objective.batch_statistics():
-                scale = noise_scale_of(per_example_gradients(objective))[0]
+                trace = float(np.mean([krylov.deflated_trace(product, rademacher(rng, n))
+                                       for _ in range(self.trace_samples)]))
+            noise = math.nan
+            if self.noise and not coupled:
+                noise = noise_scale(objective, fast)
         start = self._start if self._start is not None else objective.theta0
         distance = float(np.linalg.norm(objective.theta0 - start))
         return CurvatureRecord(step, top, pre, stability.threshold, stability.rule, low, trace,
-                               scale, distance)
+                               noise, distance)
+
+    def _steps(self, which: int) -> int:
+        """Lanczos steps of run ``which`` (0: H, 1: preconditioned): ``lanczos_steps`` or
+        ``preconditioned_steps``, twice as many the first time (from a random start)."""
+        warm, self._warm[which] = self._warm[which], True
+        steps = self.lanczos_steps if which == 0 else self.preconditioned_steps
+        return steps if warm else 2 * steps
