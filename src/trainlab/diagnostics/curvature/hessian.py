@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.linalg.blas import daxpy as _axpy
+from scipy.linalg.blas import dgemv as _gemv
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from trainlab._checks import check_int, check_number
@@ -211,10 +211,9 @@ def lanczos_basis(matvec: Any, v0: np.ndarray, steps: int,
         alpha.append(a)
         if j == steps - 1:
             break
-        if passes == 0:
-            w = _axpy(q, w, a=-a)  # (BLAS: in place, no temporary)
-            if j:
-                w = _axpy(basis[j - 1], w, a=-beta[-1])
+        if passes == 0:  # w −= [q_{j−1} q_j]·[β_{j−1} α_j]ᵀ, in place (BLAS, one pass)
+            w = _gemv(-1.0, basis[max(j - 1, 0): j + 1].T, [beta[-1], a] if j else [a],
+                      beta=1.0, y=w, overwrite_y=True)
         for _ in range(passes):  # full reorthogonalisation
             w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
         b = float(np.sqrt(w @ w))

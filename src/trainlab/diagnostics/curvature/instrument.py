@@ -14,11 +14,39 @@ in a float64 copy of the model with Dropout and DropConnect in evaluation mode:
   BatchNorm in training mode couples them);
 - the distance ‖θ − θ₀‖ from the parameters at the start of training.
 
-The eigenvalues are monitoring estimates: ``lanczos_steps`` Lanczos iterations (one
-Hessian-vector product each) warm-started from the previous measurement's eigenvectors,
-so that they tighten over the run; call
-:func:`~trainlab.diagnostics.curvature.hessian_eigenvalues` for converged values. It only
-reads the model and optimizer: a run with and without it has identical weights.
+**What a measurement costs,** in gradients of the batch (one forward and backward pass in
+float64 each), with the defaults:
+
+- 1: ∇L(θ) and every example's squared gradient norm from the same batched pass, which
+  give B_simple (:mod:`~trainlab.diagnostics.curvature.noise`; one pass per example for
+  models and losses that the fast path does not cover);
+- ``lanczos_steps`` = 6: one Lanczos run on H, started from the sum of the previous top
+  and bottom eigenvectors, whose Ritz values at both ends are λ_max and λ_min;
+- ``preconditioned_steps`` = 3: one run on P^{-1/2}·H·P^{-1/2} from its previous top
+  eigenvector (adaptive optimizers only);
+- ``trace_samples`` = 1: a Hutchinson sample deflated by the first run's Krylov basis
+  (tr(QᵀHQ) = Σα_j exactly, plus z'ᵀHz' on the rest; Hutch++'s idea), which on the
+  digits MLP had 2.4× less spread than a plain sample.
+
+Each product is a forward difference from ∇L(θ), one gradient
+(:mod:`~trainlab.diagnostics.curvature.warm`, error about 10⁻⁷ of ‖H·v‖); the public
+functions keep the central difference. A run from a random start (the first measurement,
+and the first with a preconditioner) takes twice the steps. So a warm measurement costs
+11 gradients with Adam (1 + 6 + 3 + 1) and 8 with SGD; the float64 copy is made once and
+reloaded in place afterwards
+(:meth:`Objective.reload`), and runs on the NumPy backend (at these sizes as fast, and
+nothing is compiled at the first measurement).
+
+**Accuracy.** The eigenvalues are monitoring estimates that tighten over the run, not
+converged values; call :func:`~trainlab.diagnostics.curvature.hessian_eigenvalues` for
+those. On the default digits run (MLP 64-256-128-10, Adam, 64 rows, every 100 steps),
+against ARPACK on PyTorch's exact products, from the first warm measurement on: λ_max
+within 2·10⁻⁵, the preconditioned sharpness within 7·10⁻⁴ (10⁻⁶ by step 400), λ_min within
+0.025·λ_max (0.003·λ_max by step 400); with 8 and 4 steps the errors were 10⁻⁷, 2·10⁻⁷
+and 0.009·λ_max, at 14 gradients a measurement. The trace is a one-sample estimate
+(within a third of a 300-sample one here).
+
+It only reads the model and optimizer: a run with and without it has identical weights.
 ``seconds`` is the time it took, to compare with the training time.
 """
 
@@ -87,17 +115,19 @@ def _flat(model: Module) -> np.ndarray:
 class CurvatureMonitor(Callback):
     """Measure curvature every ``every`` optimizer steps on the fixed batch (X, y).
 
-    trace_samples: Hutchinson vectors per measurement (0: no trace). lanczos_steps:
-    Hessian-vector products per eigenvalue. noise: whether to
-    measure B_simple (one backward pass per example of the batch). seed: the seed of the
-    Lanczos start and the Hutchinson vectors. After training: ``records`` and ``seconds``.
+    trace_samples: deflated Hutchinson samples per measurement (0: no trace).
+    lanczos_steps: Hessian-vector products of the run that gives λ_max and λ_min.
+    preconditioned_steps: products of the run that gives λ_max(P⁻¹H). noise: whether to
+    measure B_simple. seed: the seed of the first Lanczos starts and the Hutchinson
+    vectors. After training: ``records`` and ``seconds``. See the module for the costs
+    and the accuracy of the defaults.
     """
 
     order = -4
 
     def __init__(self, X: Any, y: Any, every: int = 100, trace_samples: int = 1,
-                 noise: bool = True, seed: int = 0, lanczos_steps: int = 8,
-                 preconditioned_steps: int = 4) -> None:
+                 noise: bool = True, seed: int = 0, lanczos_steps: int = 6,
+                 preconditioned_steps: int = 3) -> None:
         self.X = np.asarray(X)
         self.y = np.asarray(y)
         if self.X.ndim != 2 or len(self.y) != len(self.X) or len(self.X) < 2:
@@ -160,7 +190,11 @@ class CurvatureMonitor(Callback):
             def product(v: np.ndarray) -> np.ndarray:
                 return forward_hvp(objective, v, base, h)
 
-            krylov = lanczos_run(product, joint_start(vectors[0], vectors[1]), self._steps(0))
+            def unit_product(q: np.ndarray) -> np.ndarray:  # ‖q‖ = 1: a Lanczos vector
+                return forward_hvp(objective, q, base, h, norm=1.0)
+
+            krylov = lanczos_run(unit_product, joint_start(vectors[0], vectors[1]),
+                                 self._steps(0))
             low, vectors[1], top, vectors[0] = krylov.extremes()
             stability = stability_threshold(optimizer)
             pre = math.nan
