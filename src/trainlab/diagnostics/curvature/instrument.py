@@ -108,8 +108,60 @@ class CurvatureRecord:
         return asdict(self)
 
 
+def records_to_json(records: list[CurvatureRecord]) -> list[dict[str, Any]]:
+    """JSON-able dicts (NaN becomes None)."""
+    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+             for k, v in r.to_dict().items()} for r in records]
+
+
+def records_from_json(rows: Any) -> list[CurvatureRecord]:
+    """The records of :func:`records_to_json` (None back to NaN); a ValueError when the
+    rows are not such records."""
+    if not isinstance(rows, list):
+        raise ValueError(f"curvature records: expected a list. Received {type(rows).__name__}.")
+    out = []
+    for row in rows:
+        try:
+            values = {k: (math.nan if v is None else v) for k, v in row.items()}
+            out.append(CurvatureRecord(
+                step=int(values["step"]), rule=str(values["rule"]),
+                **{k: float(values[k]) for k in ("sharpness", "preconditioned", "threshold",
+                                                  "lambda_min", "trace", "noise_scale",
+                                                  "distance")}))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"curvature records: a row is not a record ({exc}).") from None
+    return out
+
+
 def _flat(model: Module) -> np.ndarray:
-    return np.concatenate([p.data.ravel().astype(np.float64) for p in model.parameters()])
+    """The parameters as one vector, in their own dtype (exact in a checkpoint)."""
+    return np.concatenate([p.data.ravel() for p in model.parameters()])
+
+
+def _check_state(state: Any) -> tuple[list[CurvatureRecord], np.ndarray | None,
+                                      list[np.ndarray] | None, list[bool]]:
+    """The parts of a :meth:`CurvatureMonitor.state_dict`, checked; a ValueError naming
+    what is wrong otherwise."""
+    owner = "CurvatureMonitor.load_state_dict"
+    if not isinstance(state, dict) or set(state) != {"records", "start", "vectors", "warm"}:
+        raise ValueError(f"{owner}: expected a dict with the keys records, start, vectors and "
+                         f"warm. Received: {state!r:.120}.")
+    records = records_from_json(state["records"])
+    start, vectors, warm = state["start"], state["vectors"], state["warm"]
+    if start is not None and not (isinstance(start, np.ndarray) and start.ndim == 1
+                                  and start.dtype.kind == "f"):
+        raise ValueError(f"{owner}: expected start (θ₀) as a float vector. Received: "
+                         f"{start!r:.80}.")
+    if vectors is not None:
+        if not (isinstance(vectors, list) and len(vectors) == 3 and all(
+                isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind == "f"
+                and v.shape == vectors[0].shape for v in vectors)):
+            raise ValueError(f"{owner}: expected vectors as three float vectors of one length. "
+                             f"Received: {vectors!r:.80}.")
+        vectors = [v.astype(np.float64) for v in vectors]
+    if not (isinstance(warm, list) and len(warm) == 2 and all(isinstance(w, bool) for w in warm)):
+        raise ValueError(f"{owner}: expected warm as two booleans. Received: {warm!r:.80}.")
+    return records, start, vectors, list(warm)
 
 
 class CurvatureMonitor(Callback):
@@ -148,6 +200,26 @@ class CurvatureMonitor(Callback):
         self._warm = [False, False]  # whether _vectors[0:2] and [2] come from a measurement
         self._objective: Objective | None = None  # the float64 copy, reloaded each time
         self._loss: Any = None  # the loss it was made with
+
+    def start_from(self, model: Module) -> None:
+        """Take θ₀, the origin of ``distance``, from ``model``'s parameters now (a run that
+        is resumed: its initial model, rebuilt from the seed); by default it is the
+        parameters when training begins."""
+        self._start = _flat(model)
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps, so that a resumed run measures as an uninterrupted one:
+        the records, θ₀ (in the parameters' dtype), the Lanczos warm starts (float32; they
+        are rounded to float32 after each measurement, so that nothing is lost) and
+        whether they come from a measurement."""
+        return {"records": records_to_json(self.records), "start": self._start,
+                "vectors": None if self._vectors is None else [
+                    v.astype(np.float32) for v in self._vectors],
+                "warm": list(self._warm)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (checked first; a ValueError changes nothing)."""
+        self.records, self._start, self._vectors, self._warm = _check_state(state)
 
     def on_train_begin(self, trainer: Any) -> None:
         """Keep θ₀ (the parameters when this training begins) and measure step 0 of a fresh
@@ -215,6 +287,8 @@ class CurvatureMonitor(Callback):
             noise = math.nan
             if self.noise and not coupled:
                 noise = noise_scale(objective, fast)
+        for i, v in enumerate(vectors):  # what a checkpoint keeps of them (state_dict)
+            vectors[i] = v.astype(np.float32).astype(np.float64)
         start = self._start if self._start is not None else objective.theta0
         distance = float(np.linalg.norm(objective.theta0 - start))
         return CurvatureRecord(step, top, pre, stability.threshold, stability.rule, low, trace,
