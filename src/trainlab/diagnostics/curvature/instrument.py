@@ -9,7 +9,7 @@ in a float64 copy of the model with Dropout and DropConnect in evaluation mode:
   gradient descent, (2+2β)/η with momentum, (2+2β₁)/((1−β₁)η) for Adam; Cohen et al.
   2021, 2022);
 - λ_min(H): a negative value is a direction of negative curvature (a saddle);
-- tr(H) by Hutchinson's estimator (``trace_samples`` Rademacher vectors);
+- tr(H) by Hutchinson's estimator (``trace_samples`` deflated Rademacher vectors);
 - the gradient noise scale B_simple = tr(Σ)/|G|² over the batch's examples (NaN when a
   BatchNorm in training mode couples them);
 - the distance ‖θ − θ₀‖ from the parameters at the start of training.
@@ -32,10 +32,9 @@ Each product is a forward difference from ∇L(θ), one gradient
 (:mod:`~trainlab.diagnostics.curvature.warm`, error about 10⁻⁷ of ‖H·v‖); the public
 functions keep the central difference. A run from a random start (the first measurement,
 and the first with a preconditioner) takes twice the steps. So a warm measurement costs
-11 gradients with Adam (1 + 6 + 3 + 1) and 8 with SGD; the float64 copy is made once and
-reloaded in place afterwards
-(:meth:`Objective.reload`), and runs on the NumPy backend (at these sizes as fast, and
-nothing is compiled at the first measurement).
+11 gradients with Adam (1 + 6 + 3 + 1) and 8 with SGD. The float64 copy is made once and
+reloaded in place afterwards (:meth:`Objective.reload`); it runs on the NumPy backend (at
+these sizes as fast, and nothing is compiled at the first measurement).
 
 **Accuracy.** The eigenvalues are monitoring estimates that tighten over the run, not
 converged values; call :func:`~trainlab.diagnostics.curvature.hessian_eigenvalues` for
@@ -46,8 +45,11 @@ within 2·10⁻⁵, the preconditioned sharpness within 7·10⁻⁴ (10⁻⁶ by
 and 0.009·λ_max, at 14 gradients a measurement. The trace is a one-sample estimate
 (within a third of a 300-sample one here).
 
-It only reads the model and optimizer: a run with and without it has identical weights.
-``seconds`` is the time it took, to compare with the training time.
+It only reads the model and optimizer: a run with and without it has identical weights,
+and the same run gives the same records. Its :meth:`~CurvatureMonitor.state_dict` (the
+records, θ₀ and the three warm-start vectors, 16 bytes a parameter for a float32 model)
+goes into the trainer's checkpoints, so that a resumed run measures exactly as an
+uninterrupted one. ``seconds`` is the time it took, to compare with the training time.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ def gradient_noise_scale(model: Module, loss_fn: Loss, X: Any, y: Any) -> float:
 
     Evaluated in a float64 copy, by one batched backward pass with per-example squared
     norms where the model and loss allow it, else by one backward pass per example (see
-    the module; both agree to about 10⁻¹³ relative). A model whose BatchNorm normalises
+    the module; the two agree to 10⁻¹⁰ relative or better). A model whose BatchNorm normalises
     with the batch's statistics (training mode) couples the examples and has no
     per-example gradient: that is an error (call ``model.eval()``). ``inf`` when G = 0.
     """
