@@ -255,6 +255,29 @@ class DropConnect(Module):
         )
         return dx
 
+    def per_example_grad_sq_norms(self, dy: np.ndarray) -> np.ndarray:
+        """Each example's squared gradient norm in this layer (N,) float64, from dy
+        (N, out), the gradient of a loss Σᵢ ℓᵢ (ℓᵢ a function of row i of the output)
+        with respect to the last forward's output. Row i adds (xᵢ·dyᵢᵀ) ⊙ mask/(1−p) to
+        the weight gradient and dyᵢ to the bias gradient:
+
+            ‖∂ℓᵢ/∂θ‖² = Σ_jk x_ij²·m_jk·dy_ik² / (1−p)² + ‖dyᵢ‖²,
+
+        ``(‖xᵢ‖² + 1)·‖dyᵢ‖²`` when nothing was dropped (evaluation), as for Linear.
+        """
+        if self._x is None or self._W_used is None:  # both set by forward
+            raise self._backward_before_forward()
+        x = self._x
+        dy = check_grad_output(dy, type(self).__name__, (x.shape[0], self.out_features))
+        dy_sq = np.einsum("ij,ij->i", dy, dy, dtype=np.float64)
+        if self.mask is None:
+            weight = np.einsum("ij,ij->i", x, x, dtype=np.float64) * dy_sq
+        else:
+            kept = np.square(x, dtype=np.float64) @ self.mask.astype(np.float64)
+            weight = np.einsum("ij,ij->i", kept, np.square(dy, dtype=np.float64))
+            weight /= (1.0 - self.p) ** 2
+        return weight + dy_sq if self.bias is not None else weight
+
     def _on_astype(self) -> None:
         self._x = None
         self.mask = None

@@ -174,6 +174,27 @@ class Linear(Module):
         )
         return dx
 
+    def per_example_grad_sq_norms(self, dy: np.ndarray) -> np.ndarray:
+        """Each example's squared gradient norm in this layer, without the N outer products.
+
+        dy: (N, out_features), the gradient of a loss Σᵢ ℓᵢ (ℓᵢ a function of row i of the
+        last forward's output alone) with respect to that output  ->  (N,) float64,
+        ‖∂ℓᵢ/∂W‖² + ‖∂ℓᵢ/∂b‖². Row i adds the outer product xᵢ·dyᵢᵀ to the weight
+        gradient and dyᵢ to the bias gradient, and ‖xᵢ·dyᵢᵀ‖² = ‖xᵢ‖²·‖dyᵢ‖², so
+
+            ‖∂ℓᵢ/∂θ‖² = (‖xᵢ‖² + 1)·‖dyᵢ‖²   (without the 1 when there is no bias)
+
+        (Goodfellow 2015, "Efficient Per-Example Gradient Computations"). The gradient
+        noise scale reads it (:mod:`trainlab.diagnostics.curvature.noise`).
+        """
+        if self._x is None:
+            raise self._backward_before_forward()
+        x = self._x
+        dy = check_grad_output(dy, type(self).__name__, (x.shape[0], self.out_features))
+        x_sq = np.einsum("ij,ij->i", x, x, dtype=np.float64)
+        dy_sq = np.einsum("ij,ij->i", dy, dy, dtype=np.float64)
+        return (x_sq + 1.0) * dy_sq if self.bias is not None else x_sq * dy_sq
+
     def _scratch(self) -> np.ndarray:
         if self._dW_scratch is None:
             self._dW_scratch = np.empty_like(self.weight.data)

@@ -167,6 +167,15 @@ def layernorm_backward(
     return dx, dgamma, dbeta
 
 
+def _affine_sq_norms(dy: np.ndarray, x_hat: np.ndarray, affine: bool) -> np.ndarray:
+    """‖dyᵢ ⊙ x̂ᵢ‖² + ‖dyᵢ‖² per row (N,) float64 (zeros when not ``affine``)."""
+    if not affine:
+        return np.zeros(dy.shape[0])
+    scaled = np.multiply(dy, x_hat, dtype=np.float64)
+    return (np.einsum("ij,ij->i", scaled, scaled)
+            + np.einsum("ij,ij->i", dy, dy, dtype=np.float64))
+
+
 # -- layers ----------------------------------------------------------------------------
 
 
@@ -315,6 +324,25 @@ class BatchNorm(Module):
             self.bias.grad += dbeta
         return dx
 
+    def per_example_grad_sq_norms(self, dy: np.ndarray) -> np.ndarray | None:
+        """Each example's squared gradient norm in γ and β (N,) float64, from dy
+        (N, num_features), the gradient of a loss Σᵢ ℓᵢ (ℓᵢ a function of row i of the
+        output) with respect to the last forward's output. With the running statistics
+        (evaluation) row i adds dyᵢ ⊙ x̂ᵢ to γ's gradient and dyᵢ to β's:
+
+            ‖∂ℓᵢ/∂θ‖² = ‖dyᵢ ⊙ x̂ᵢ‖² + ‖dyᵢ‖²   (0 without ``affine``).
+
+        None after a forward with the batch's statistics (training mode): every x̂ⱼ then
+        depends on every row, and an example has no gradient of its own.
+        """
+        if self._x_hat is None:
+            raise self._backward_before_forward()
+        if self._batch_stats:
+            return None
+        x_hat = self._x_hat
+        dy = check_grad_output(dy, type(self).__name__, x_hat.shape)
+        return _affine_sq_norms(dy, x_hat, self.affine)
+
     def _on_astype(self) -> None:
         self._x_hat = None
         self._inv_std = None
@@ -385,6 +413,20 @@ class LayerNorm(Module):
             self.weight.grad += dgamma
             self.bias.grad += dbeta
         return dx
+
+    def per_example_grad_sq_norms(self, dy: np.ndarray) -> np.ndarray:
+        """Each example's squared gradient norm in γ and β (N,) float64, from dy
+        (N, num_features), the gradient of a loss Σᵢ ℓᵢ (ℓᵢ a function of row i of the
+        output) with respect to the last forward's output. The statistics are the row's
+        own, so row i adds dyᵢ ⊙ x̂ᵢ to γ's gradient and dyᵢ to β's:
+
+            ‖∂ℓᵢ/∂θ‖² = ‖dyᵢ ⊙ x̂ᵢ‖² + ‖dyᵢ‖²   (0 without ``elementwise_affine``).
+        """
+        if self._x_hat is None:
+            raise self._backward_before_forward()
+        x_hat = self._x_hat
+        dy = check_grad_output(dy, type(self).__name__, x_hat.shape)
+        return _affine_sq_norms(dy, x_hat, self.elementwise_affine)
 
     def _on_astype(self) -> None:
         self._x_hat = None

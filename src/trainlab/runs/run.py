@@ -37,7 +37,7 @@ from trainlab.backend.gemm import provider_for_resume
 from trainlab.backend.threads import blas_threads, resolve_threads
 from trainlab.data import num_batches
 from trainlab.diagnostics import Monitor, TrainingHealthWarning
-from trainlab.diagnostics.curvature import CurvatureMonitor
+from trainlab.diagnostics.curvature import CurvatureMonitor, CurvatureRecord
 from trainlab.diagnostics.curvature.sections import records_to_json
 from trainlab.diagnostics.serialize import monitor_from_dict
 from trainlab.recipe import (
@@ -163,6 +163,9 @@ class Run:
             self.curvature = CurvatureMonitor(
                 prepared.X_train[rows], prepared.scaled_targets(prepared.y_train[rows]),
                 every=config.monitor.curvature_every, seed=config.seed)
+            # θ₀ is the initial model (a resumed run's checkpoint restores the same θ₀ and
+            # the instrument's records and warm starts with the trainer's state)
+            self.curvature.start_from(self.model)
         self.early = (EarlyStopping("val_loss", patience=config.training.patience,
                                     restore_best=True)
                       if config.training.early_stopping else None)
@@ -402,8 +405,7 @@ class Run:
             if self.monitor is not None:
                 write_monitor(run_dir / directory.MONITOR, self.monitor)
             if self.curvature is not None:
-                directory.atomic_write_text(run_dir / directory.CURVATURE, json.dumps(
-                    records_to_json(self.curvature.records), allow_nan=False))
+                self._write_curvature(self.curvature.records)
         if history.diverged is not None:
             report = None
             if run_dir is not None:
@@ -420,6 +422,11 @@ class Run:
             report = self.write_report()
         return RunOutcome("completed", trainer.epoch, final=final, report=report,
                           message=history.stop_reason)
+
+    def _write_curvature(self, records: list[CurvatureRecord]) -> None:
+        assert self.run_dir is not None
+        directory.atomic_write_text(self.run_dir / directory.CURVATURE, json.dumps(
+            records_to_json(records), allow_nan=False))
 
     def _interrupted(self) -> RunOutcome:
         """Make metrics.csv match the last complete checkpoint and record the state; a
@@ -456,6 +463,9 @@ class Run:
             if self.monitor is not None:
                 with guard:
                     write_monitor(run_dir / directory.MONITOR, self.monitor)
+            if self.curvature is not None:
+                with guard:
+                    self._write_curvature([r for r in self.curvature.records if r.step <= step])
             info = self.info(status)
             info["epochs_completed"], info["global_step"] = epoch, step
             directory.write_run_info(run_dir, info)

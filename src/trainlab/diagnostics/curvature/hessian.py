@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.linalg.blas import dgemv as _gemv
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from trainlab._checks import check_int, check_number
@@ -86,23 +87,6 @@ def extreme_eigenvalues(objective: Objective, k: int = 1, which: str = "LA",
     P^{-1/2}·H·P^{-1/2}, which has the eigenvalues of P⁻¹H."""
     return eigsh(_operator(objective, preconditioner), k=k, which=which, v0=v0, tol=tol,
                  maxiter=maxiter, return_eigenvectors=False)
-
-
-def warm_eigenpair(objective: Objective, which: str, v0: np.ndarray,
-                   preconditioner: np.ndarray | None = None, steps: int = 8) -> tuple[float,
-                                                                                   np.ndarray]:
-    """A cheap extreme eigenpair for monitoring: ``steps`` Lanczos iterations from ``v0``
-    (during training the previous measurement's eigenvector, which moves little between
-    measurements) and the extreme Ritz pair of the tridiagonal matrix. Costs ``steps``
-    products. Returns (eigenvalue, unit eigenvector); the Ritz value is a lower bound of
-    λ_max ("LA") or an upper bound of λ_min ("SA") that tightens with ``steps``."""
-    operator = _operator(objective, preconditioner)
-    basis, alpha, beta = lanczos_basis(operator.matvec, v0, min(steps, objective.n_params))
-    tri = np.diag(alpha) + np.diag(beta, 1) + np.diag(beta, -1)
-    ritz, vectors = np.linalg.eigh(tri)
-    pick = -1 if which == "LA" else 0
-    vector = basis[: len(alpha)].T @ vectors[:, pick]
-    return float(ritz[pick]), vector / np.linalg.norm(vector)
 
 
 def hessian_vector_product(model: Module, loss_fn: Loss, X: Any, y: Any, v: Any) -> np.ndarray:
@@ -201,31 +185,43 @@ class SpectralDensity:
         return float(np.sum(self.weights * self.nodes ** power) / self.nodes.shape[0])
 
 
-def lanczos_basis(matvec: Any, v0: np.ndarray,
-                  steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``steps`` Lanczos iterations from v0 with full reorthogonalisation.
+def lanczos_basis(matvec: Any, v0: np.ndarray, steps: int,
+                  passes: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``steps`` Lanczos iterations from v0, one product each.
 
-    Returns (basis (steps, n), alpha (m,), beta (m−1,)): the Lanczos vectors (the first m
-    rows are set) and the tridiagonal matrix's diagonal and off-diagonal; m ≤ steps is
-    smaller when an invariant subspace is found.
+    Returns (basis (m, n), alpha (m,), beta (m−1,)): the Lanczos vectors and the
+    tridiagonal matrix's diagonal and off-diagonal; m ≤ steps is smaller when an
+    invariant subspace is found. passes: full reorthogonalisation, the classical
+    Gram-Schmidt passes against all earlier vectors per step (two keep them orthogonal to
+    round-off over many steps); 0: the three-term recurrence alone,
+    w ← H·q_j − α_j·q_j − β_{j−1}·q_{j−1}, in place, which reads two vectors instead of
+    j + 1 and is enough for the few steps of a warm-started estimate (orthogonality is
+    lost only as Ritz values converge; Paige 1976); matvec must then return a new float64
+    array, which is updated in place.
     """
     n = v0.size
-    basis = np.zeros((steps, n))
-    alpha, beta = [], []
-    q = v0 / np.linalg.norm(v0)
+    basis = np.empty((steps, n))
+    alpha: list[float] = []
+    beta: list[float] = []
+    np.divide(v0, np.linalg.norm(v0), out=basis[0])
     for j in range(steps):
-        basis[j] = q
+        q = basis[j]
         w = matvec(q)
         a = float(q @ w)
         alpha.append(a)
-        w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)  # full reorthogonalisation (twice)
-        w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
-        b = float(np.linalg.norm(w))
-        if j == steps - 1 or b <= 1e-12 * max(1.0, abs(a)):
+        if j == steps - 1:
+            break
+        if passes == 0:  # w −= [q_{j−1} q_j]·[β_{j−1} α_j]ᵀ, in place (BLAS, one pass)
+            w = _gemv(-1.0, basis[max(j - 1, 0): j + 1].T, [beta[-1], a] if j else [a],
+                      beta=1.0, y=w, overwrite_y=True)
+        for _ in range(passes):  # full reorthogonalisation
+            w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
+        b = float(np.sqrt(w @ w))
+        if b <= 1e-12 * max(1.0, abs(a)):
             break
         beta.append(b)
-        q = w / b
-    return basis, np.array(alpha), np.array(beta)
+        np.divide(w, b, out=basis[j + 1])
+    return basis[: len(alpha)], np.array(alpha), np.array(beta)
 
 
 def lanczos(matvec: Any, v0: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:

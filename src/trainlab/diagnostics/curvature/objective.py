@@ -8,6 +8,8 @@ DropConnect in training mode draw a fresh random mask on every forward, so the l
 not a function of the parameters; that is an error (call ``model.eval()`` first).
 
 The flat vector lists ``model.parameters()`` in order, each array flattened in C order.
+The copy's parameters and gradients are views into two flat float64 arrays, so that
+writing θ, zeroing the gradient and reading ∇L(θ) are one array operation each.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from trainlab.backend import BackendLike
 from trainlab.nn.dropout import DropConnect, Dropout
 from trainlab.nn.losses import Loss
 from trainlab.nn.module import Module, Sequential
@@ -38,6 +41,10 @@ def check_curvature_inputs(owner: str, model: Any, loss_fn: Any) -> None:
     """Raise a clear error unless ``model`` is a Module whose loss is a deterministic
     function of its parameters, and ``loss_fn`` a trainlab Loss."""
     check_model_and_loss(owner, model, loss_fn)
+    _check_deterministic(owner, model)
+
+
+def _check_deterministic(owner: str, model: Module) -> None:
     for name, module in model.named_modules():
         if isinstance(module, (Dropout, DropConnect)) and module.training:
             raise ValueError(
@@ -58,10 +65,16 @@ class Objective:
     X: (N, D) inputs; y: the targets loss_fn takes. ``theta0`` (n_params,) holds the
     model's parameters. ``loss(θ)`` runs one forward pass; ``gradient(θ)`` one forward
     and one closed-form backward pass and returns ∇L(θ) (n_params,).
+    dropout_eval: put the copy's Dropout and DropConnect layers in evaluation mode (the
+    other layers keep their mode) instead of refusing them in training mode.
+    backend: the compute backend of the copy (``trainlab.backend``; None: the model's).
     """
 
-    def __init__(self, model: Module, loss_fn: Loss, X: Any, y: Any, owner: str) -> None:
-        check_curvature_inputs(owner, model, loss_fn)
+    def __init__(self, model: Module, loss_fn: Loss, X: Any, y: Any, owner: str, *,
+                 dropout_eval: bool = False, backend: BackendLike = None) -> None:
+        check_model_and_loss(owner, model, loss_fn)
+        if not dropout_eval:
+            _check_deterministic(owner, model)
         X = np.asarray(X)
         if X.dtype.kind not in "biuf" or X.ndim != 2 or X.shape[0] == 0:
             raise ValueError(f"{owner}: expected X to be a non-empty (N, D) array of real "
@@ -71,28 +84,76 @@ class Objective:
             raise ValueError(f"{owner}: expected one target per row of X ({X.shape[0]}). "
                              f"Received {len(y)} targets.")
         self.owner = owner
+        self.dropout_eval = dropout_eval
         self.model = copy.deepcopy(model).astype(np.float64)
+        if backend is not None:
+            self.model.use_backend(backend)
+        self._modes()
         self.loss_fn = copy.deepcopy(loss_fn)
         self.X = X.astype(np.float64)
         self.y = y.astype(np.float64) if y.dtype.kind == "f" else y
         self.params = self.model.parameters()
         self.sizes = [p.size for p in self.params]
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(int)
-        self.theta0 = self.flat_data()
         self.n_params = int(self.offsets[-1])
+        self._theta = np.empty(self.n_params)  # the copy's p.data are views into these two
+        self._grad = np.zeros(self.n_params)
+        for p, start, stop in zip(self.params, self.offsets[:-1], self.offsets[1:], strict=True):
+            self._theta[start:stop] = p.data.ravel()
+            p.data = self._theta[start:stop].reshape(p.shape)
+            p.grad = self._grad[start:stop].reshape(p.shape)
+        self.theta0 = self.flat_data()
+
+    def _modes(self) -> None:
+        if self.dropout_eval:
+            for module in self.model.modules():
+                if isinstance(module, (Dropout, DropConnect)):
+                    object.__setattr__(module, "training", False)
+
+    def reload(self, model: Module) -> bool:
+        """Copy ``model``'s parameters (as float64), buffers and modes into this copy again,
+        as a new Objective of ``model`` would hold them, and return True: cheaper than a
+        new copy when the same model is measured again (as during training). False, with
+        nothing changed, when its layers, parameter shapes or buffers no longer match.
+        Other layer settings (a Dropout's p, an activation's slope) are those of the
+        first copy."""
+        theirs, mine = model.modules(), self.model.modules()
+        params = model.parameters()
+        buffers, targets = model.named_buffers(), self.model.named_buffers()
+        if (len(theirs) != len(mine) or len(params) != len(self.params)
+                or len(buffers) != len(targets)
+                or any(type(a) is not type(b) for a, b in zip(theirs, mine, strict=True))
+                or any(p.shape != q.shape for p, q in zip(params, self.params, strict=True))
+                or any(a[0] != b[0] or np.shape(a[1]) != np.shape(b[1])
+                       for a, b in zip(buffers, targets, strict=True))):
+            return False
+        if not self.dropout_eval:
+            _check_deterministic(self.owner, model)
+        for p, start, stop in zip(params, self.offsets[:-1], self.offsets[1:], strict=True):
+            self._theta[start:stop] = p.data.ravel()
+        np.copyto(self.theta0, self._theta)
+        for (_, value), (_, target) in zip(buffers, targets, strict=True):
+            np.copyto(target, value, casting="unsafe")
+        for a, b in zip(theirs, mine, strict=True):
+            object.__setattr__(b, "training", a.training)
+        self._modes()
+        return True
 
     # -- the flat vector ------------------------------------------------------------
     def flat_data(self) -> np.ndarray:
         """The copy's parameters as one float64 vector (n_params,)."""
-        return np.concatenate([p.data.ravel() for p in self.params])
+        return self._theta.copy()
 
     def flat_grad(self) -> np.ndarray:
-        return np.concatenate([p.grad.ravel() for p in self.params])
+        return self._grad.copy()
+
+    def zero_grad(self) -> None:
+        """Set every gradient of the copy to zero (one fill of the flat array)."""
+        self._grad.fill(0.0)
 
     def set(self, theta: np.ndarray) -> None:
         """Write the flat vector θ into the copy's parameters."""
-        for p, start, stop in zip(self.params, self.offsets[:-1], self.offsets[1:], strict=True):
-            p.data[...] = theta[start:stop].reshape(p.shape)
+        np.copyto(self._theta, theta)
 
     def check_vector(self, v: Any, name: str) -> np.ndarray:
         """``v`` as a finite float64 vector (n_params,), or a clear error."""
@@ -119,15 +180,33 @@ class Objective:
         """∇L(θ) (n_params,) on the rows ``rows`` of X (all when None), by the layers'
         closed-form backward passes."""
         self.set(self.theta0 if theta is None else theta)
+        return self._gradient_here(rows)
+
+    def gradient_along(self, v: np.ndarray, t: float,
+                       minus: np.ndarray | None = None) -> np.ndarray:
+        """∇L(θ₀ + t·v) (n_params,) on all rows, for v (n_params,), less ``minus``
+        (n_params,) when given; θ₀ + t·v is written straight into the copy's parameters,
+        and the difference is taken as the gradient is read out (no temporary vectors)."""
+        np.multiply(v, t, out=self._theta)
+        self._theta += self.theta0
+        self._backprop(None)
+        return self._grad.copy() if minus is None else np.subtract(self._grad, minus)
+
+    def _gradient_here(self, rows: slice | None) -> np.ndarray:
+        self._backprop(rows)
+        return self.flat_grad()
+
+    def _backprop(self, rows: slice | None) -> None:
+        """One forward and closed-form backward pass at the copy's current parameters,
+        leaving ∇L in the flat gradient array."""
         X, y = (self.X, self.y) if rows is None else (self.X[rows], self.y[rows])
-        self.model.zero_grad()
+        self.zero_grad()
         self.loss_fn(self.model.forward(X), y)
         dy = self.loss_fn.backward()
         if isinstance(self.model, Sequential):
             self.model.backward(dy, input_grad=False)
         else:
             self.model.backward(dy)
-        return self.flat_grad()
 
     def batch_statistics(self) -> bool:
         """Whether a BatchNorm of the copy normalises with the batch's statistics, which

@@ -8,9 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.diagnostics.curvature.instrument import CurvatureRecord
+from trainlab.diagnostics.curvature.instrument import (
+    CurvatureRecord,
+    records_from_json,
+    records_to_json,
+)
 from trainlab.diagnostics.plots import COLORS, new_figure
 from trainlab.diagnostics.sections import text_table
+
+__all__ = ["HEADER", "curvature_figure", "curvature_rows", "curvature_table",
+           "records_from_json", "records_to_json"]
 
 HEADER = ["step", "λ_max", "λ_max(P⁻¹H)", "threshold", "÷ threshold", "λ_min", "trace",
           "B_simple", "‖θ − θ₀‖"]
@@ -41,31 +48,6 @@ def curvature_table(records: list[CurvatureRecord], last: int = 8) -> str:
         notes.append(f"step {shown[-1].step}: λ_min = {shown[-1].lambda_min:.3g} < 0, a "
                      "direction of negative curvature (a saddle region)")
     return "\n".join([text, *notes])
-
-
-def records_to_json(records: list[CurvatureRecord]) -> list[dict[str, Any]]:
-    """JSON-able dicts (NaN becomes None)."""
-    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-             for k, v in r.to_dict().items()} for r in records]
-
-
-def records_from_json(rows: Any) -> list[CurvatureRecord]:
-    """The records of :func:`records_to_json` (None back to NaN); a ValueError when the
-    rows are not such records."""
-    if not isinstance(rows, list):
-        raise ValueError(f"curvature records: expected a list. Received {type(rows).__name__}.")
-    out = []
-    for row in rows:
-        try:
-            values = {k: (math.nan if v is None else v) for k, v in row.items()}
-            out.append(CurvatureRecord(
-                step=int(values["step"]), rule=str(values["rule"]),
-                **{k: float(values[k]) for k in ("sharpness", "preconditioned", "threshold",
-                                                  "lambda_min", "trace", "noise_scale",
-                                                  "distance")}))
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"curvature records: a row is not a record ({exc}).") from None
-    return out
 
 
 def curvature_figure(records: list[CurvatureRecord]) -> Any:
