@@ -177,3 +177,38 @@ def test_training_mode_dropout_and_bad_arguments_are_clear_errors():
         C.hessian_trace(model, lambda a, b: 0.0, X, y)
     with pytest.raises(ValueError, match="one target per row"):
         C.hessian_trace(model, nn.CrossEntropyLoss(), X, y[:3])
+
+
+def test_products_at_a_trained_relu_point_match_torch(torch):
+    """A ReLU MLP after 100 steps on digits has thousands of pre-activations near a kink;
+    a difference step that crosses one is off by orders of magnitude. The products along
+    random directions agree with PyTorch's exact ones to 1e-6."""
+    from sklearn.datasets import load_digits
+    from torch_mirror import flat, loss_of_flat
+
+    from trainlab import optim
+    from trainlab.diagnostics.curvature import hessian_vector_product
+
+    digits = load_digits()
+    X = (digits.data / 16.0).astype(np.float64)
+    y = digits.target
+    model = nn.Sequential(nn.Linear(64, 256, rng=0, dtype=np.float64), nn.ReLU(),
+                          nn.Linear(256, 128, rng=1, dtype=np.float64), nn.ReLU(),
+                          nn.Linear(128, 10, rng=2, dtype=np.float64))
+    loss_fn = nn.CrossEntropyLoss()
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    for step in range(100):
+        rows = slice(32 * step % 1760, 32 * step % 1760 + 32)
+        loss_fn(model(X[rows]), y[rows])
+        model.backward(loss_fn.backward())
+        opt.step()
+        opt.zero_grad()
+    batch = slice(0, 64)
+    f = loss_of_flat(torch, model, loss_fn, X[batch], y[batch])
+    theta = torch.tensor(flat(model))
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        v = rng.standard_normal(theta.numel())
+        exact = torch.autograd.functional.hvp(f, theta, torch.tensor(v))[1].numpy()
+        got = hessian_vector_product(model, loss_fn, X[batch], y[batch], v)
+        assert np.linalg.norm(got - exact) <= 1e-6 * np.linalg.norm(exact)
