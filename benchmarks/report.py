@@ -139,7 +139,7 @@ def table(report: dict[str, Any]) -> str:
         "",
         "s/epoch: median seconds per epoch; /torch, /sklearn: trainlab's time over theirs (below 1 is faster);",
         "GFLOP/s: 6·params·samples/time (2·params·samples for inference); %peak: of the best NumPy GEMM of that dtype;",
-        "floor s: seconds per epoch of the configuration's matrix products alone, on trainlab's GEMM provider;",
+        "floor s: seconds per epoch of the configuration's matrix products alone, on the fastest GEMM provider here;",
         "%floor: floor over trainlab's time; /jax: trainlab's time over JAX's (jax.jit on the CPU);",
         "work MiB: peak RSS while building and running the model minus RSS before (data and imports excluded);",
         "peak MiB: the whole subprocess's peak RSS, imports included; growth: RSS after the last epoch minus after epoch 2.",

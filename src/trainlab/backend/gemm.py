@@ -17,6 +17,12 @@ where the ``mkl`` wheel loads, otherwise NumPy" — MKL's products were 10–35%
 than OpenBLAS's on the MLP shapes of an AVX-512 Xeon; on AMD CPUs MKL does not take
 its fastest code paths, and OpenBLAS is the better choice.
 
+Threads: MKL runs on the calling thread only (its sequential threading layer). A product
+of at least :data:`SPLIT_FLOPS` is cut into blocks of rows or columns of C, one per
+compute thread (``backend.threads.compute_threads``), each a whole product run by MKL on
+trainlab's own worker threads (``backend.parallel``): MKL's OpenMP workers spin after
+each product and, on a two-core machine, made two threads slower than one.
+
 Determinism: for a given machine, provider and thread count the products are the
 same at every run. MKL is loaded with its conditional numerical reproducibility set to
 ``AUTO`` and ``STRICT`` (``mkl_cbwr_set``), so that its results do not depend on how
