@@ -9,12 +9,12 @@ import math
 
 import numpy as np
 import pytest
+from interrupt import StopAfter
 
 from trainlab import runs
 from trainlab.recipe import SettingError, from_flat
 from trainlab.runs.record import RunRecord
 from trainlab.runs.run import Run, RunError
-from trainlab.train import Callback
 
 SMALL = {"hidden": [16], "epochs": 3, "monitor": False, "batch_size": 64}
 
@@ -49,7 +49,7 @@ def test_resume_to_the_same_total_is_exact(tmp_path):
     full = Run.create(from_flat({**SMALL, "epochs": 4}), out=tmp_path, name="full")
     full.train()
     part = Run.create(from_flat({**SMALL, "epochs": 4}), out=tmp_path, name="part")
-    part.trainer.callbacks.append(_StopAfter(2))
+    part.trainer.callbacks.append(StopAfter(2))
     part.train()
     part._lock.close()
     resumed = Run.resume(tmp_path / "part")
@@ -61,7 +61,7 @@ def test_resume_to_the_same_total_is_exact(tmp_path):
 
 def test_a_longer_resume_stretches_the_cosine_from_the_current_lr(tmp_path):
     run = Run.create(from_flat({**SMALL, "epochs": 4}), out=tmp_path, name="c")
-    run.trainer.callbacks.append(_StopAfter(2))
+    run.trainer.callbacks.append(StopAfter(2))
     run.train()
     run._lock.close()
     resumed = Run.resume(tmp_path / "c", epochs=8)
@@ -173,17 +173,6 @@ def test_the_checkpoint_carries_the_recipe_and_the_facts(tmp_path):
     assert info["fingerprints"] == extra["fingerprints"]
 
 
-class _StopAfter(Callback):
-    """A callback that interrupts training after ``epochs`` epochs (as Ctrl-C would)."""
-
-    order = 50
-
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        if epoch == self.epochs:
-            raise KeyboardInterrupt
 
 
 

@@ -8,12 +8,12 @@ import math
 
 import numpy as np
 import pytest
+from interrupt import StopAfter
 
 from trainlab.diagnostics.curvature import CurvatureMonitor
 from trainlab.diagnostics.curvature.sections import records_from_json
 from trainlab.recipe import from_flat
 from trainlab.runs.run import Run
-from trainlab.train import Callback
 
 
 def _run(tmp_path, name, curvature):
@@ -40,17 +40,6 @@ def test_curvature_run_records_and_reports_without_changing_the_numbers(tmp_path
     assert 'id="curvature"' in page and "stability threshold" in page
 
 
-class _StopAfter(Callback):
-    """Interrupts training after ``epochs`` epochs, as Ctrl-C would."""
-
-    order = 50
-
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        if epoch == self.epochs:
-            raise KeyboardInterrupt
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
@@ -62,7 +51,7 @@ def test_an_interrupted_and_resumed_run_writes_the_same_curvature_json(tmp_path,
                 "monitor": False}
     Run.create(from_flat(settings), out=tmp_path, name="full").train()
     part = Run.create(from_flat(settings), out=tmp_path, name="part")
-    part.trainer.callbacks.append(_StopAfter(2))
+    part.trainer.callbacks.append(StopAfter(2))
     assert part.train().status == "interrupted"
     part._lock.close()
     cut = records_from_json(json.loads((tmp_path / "part" / "curvature.json").read_text()))

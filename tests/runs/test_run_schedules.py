@@ -7,6 +7,7 @@ import csv
 
 import numpy as np
 import pytest
+from interrupt import StopAfter
 
 from trainlab import optim
 from trainlab.nn import Parameter
@@ -17,15 +18,6 @@ from trainlab.train import Callback
 SMALL = {"data": "iris", "hidden": [8], "epochs": 4, "monitor": False, "batch_size": 16}
 
 
-class _StopAfter(Callback):
-    order = 50
-
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        if epoch == self.epochs:
-            raise KeyboardInterrupt
 
 
 class _Rates(Callback):
@@ -84,7 +76,7 @@ def test_resume_is_exact(tmp_path, extra):
     config = from_flat({**SMALL, **extra})
     Run.create(config, out=tmp_path, name="full").train()
     part = Run.create(config, out=tmp_path, name="part")
-    part.trainer.callbacks.append(_StopAfter(2))
+    part.trainer.callbacks.append(StopAfter(2))
     part.train()
     part._lock.close()
     resumed = Run.resume(tmp_path / "part")
@@ -95,7 +87,7 @@ def test_resume_is_exact(tmp_path, extra):
 
 def test_a_longer_resume_of_a_onecycle_run_is_refused(tmp_path):
     run = Run.create(from_flat({**SMALL, "schedule": "onecycle"}), out=tmp_path, name="o")
-    run.trainer.callbacks.append(_StopAfter(2))
+    run.trainer.callbacks.append(StopAfter(2))
     run.train()
     run._lock.close()
     with pytest.raises(RunError, match="one-cycle schedule spans the run's 4 epochs"):
