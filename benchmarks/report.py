@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from configs import Config
@@ -15,7 +16,7 @@ def summarise(config: Config, results: dict[str, dict[str, Any]], peak_gflops: f
     ``floor``: seconds of the epoch's matrix products alone (trainlab's speed as a fraction
     of it is ``floor/trainlab``)."""
     trainlab = results.get("trainlab", {}).get("seconds_per_epoch")
-    for name, res in results.items():
+    for res in results.values():
         sec = res.get("seconds_per_epoch")
         if sec is None:
             continue
@@ -27,9 +28,23 @@ def summarise(config: Config, results: dict[str, dict[str, Any]], peak_gflops: f
         sec = results.get(other, {}).get("seconds_per_epoch")
         if trainlab is not None and sec is not None:
             ratios[f"trainlab/{other}"] = trainlab / sec
+            paired = per_rep_ratios(results["trainlab"], results[other])
+            if paired:
+                ratios[f"trainlab/{other} per rep"] = paired
     if trainlab is not None and floor is not None:
         ratios["floor_fraction"] = floor / trainlab
     return ratios
+
+
+def per_rep_ratios(mine: dict[str, Any], theirs: dict[str, Any]) -> list[float]:
+    """(lowest, median, highest) of trainlab's time over theirs, repetition by repetition:
+    the repetitions alternate between the frameworks, so each pair ran under the same load,
+    and the spread says how far a single ratio can be trusted on this machine."""
+    pairs = sorted(a / b for a, b in zip(mine.get("seconds_per_epoch_all", []),
+                                         theirs.get("seconds_per_epoch_all", []), strict=False))
+    if not pairs:
+        return []
+    return [pairs[0], statistics.median(pairs), pairs[-1]]
 
 
 def check_targets(config: Config, entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -132,8 +147,11 @@ def table(report: dict[str, Any]) -> str:
     for key, entry in report["configs"].items():
         for c in entry["targets"]:
             mark = {True: "met", False: "MISSED", None: "not measured"}[c["met"]]
+            spread = entry["ratios"].get(c["what"].removeprefix("time ") + " per rep")
+            per_rep = f"  (per repetition {spread[0]:.2f}-{spread[2]:.2f})" if spread else ""
             lines.append(
                 f"  config {key}: {c['what']:<34} {_fmt(c['value'], '.3f'):>8} {c['sense']} {c['bound']:.3f}  {mark}"
+                + per_rep
             )
     lines += [
         "",
