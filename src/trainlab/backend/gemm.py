@@ -215,8 +215,8 @@ class MklGemm(GemmProvider):
             NumpyGemm.gemm(self, a, b, out, accumulate)  # type: ignore[arg-type]
             return
         m, n = out.shape
-        threads = compute_threads()
-        if threads == 1 or 2 * m * a.shape[1] * n < SPLIT_FLOPS:
+        threads = 1 if 2 * m * a.shape[1] * n < SPLIT_FLOPS else compute_threads()
+        if threads == 1:
             _mkl_gemm(a, b, out, accumulate)
             return
         # Blocks of the longer side of out, one per thread: each block is a whole product
