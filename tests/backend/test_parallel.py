@@ -70,6 +70,15 @@ def test_blas_threads_sets_and_restores_the_compute_threads():
     assert threads.compute_threads() == outside
 
 
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2", None])
+def test_blas_threads_refuses_a_bad_count(bad):
+    with pytest.raises(ValueError, match=rf"blas_threads: expected an integer >= 1. "
+                                         rf"Received: {bad!r}"):
+        with threads.blas_threads(bad):
+            pass
+    assert threads.compute_threads() == threads.available_cores()
+
+
 def _train(opt_name: str, backend: str, n_threads: int, rows: int) -> list[np.ndarray]:
     """Five updates of a layer whose weight has ``rows``·256 elements."""
     layer = nn.Linear(rows, 256, rng=0)

@@ -62,6 +62,8 @@ def blas_threads(threads: int) -> Iterator[None]:
     threads; the previous counts come back on exit."""
     from threadpoolctl import threadpool_limits
 
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"blas_threads: expected an integer >= 1. Received: {threads!r}.")
     with threadpool_limits(limits=threads, user_api="blas"):
         _compute_threads.append(threads)
         try:
