@@ -44,6 +44,11 @@ def test_forward_difference_products_match_torch(torch):
     assert not warm.forward_hvp(objective, np.zeros(objective.n_params), base, h).any()
 
 
+def product(A):
+    """The (q, out) product of the instrument's Lanczos runs for a dense matrix A."""
+    return lambda q, out: np.matmul(A, q, out=out)
+
+
 def _symmetric(n, rng):
     Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
     values = np.concatenate([[-3.0], np.linspace(-0.5, 1.0, n - 2), [9.0]])
@@ -53,18 +58,18 @@ def _symmetric(n, rng):
 def test_ritz_pairs_bound_and_reach_both_ends():
     rng = np.random.default_rng(2)
     A, values = _symmetric(40, rng)
-    short = warm.lanczos_run(lambda q: A @ q, rng.standard_normal(40), 6)
+    short = warm.lanczos_run(product(A), rng.standard_normal(40), 6)
     low, low_vec, top, top_vec = short.extremes()
     assert values[0] <= low and top <= values[-1]  # Ritz values lie inside the spectrum
     assert np.linalg.norm(low_vec) == pytest.approx(1)
     assert np.linalg.norm(top_vec) == pytest.approx(1)
-    full = warm.lanczos_run(lambda q: A @ q, rng.standard_normal(40), 40)
+    full = warm.lanczos_run(product(A), rng.standard_normal(40), 40)
     low, low_vec, top, top_vec = full.extremes()
     assert low == pytest.approx(values[0], rel=1e-10) and top == pytest.approx(9.0, rel=1e-10)
     np.testing.assert_allclose(A @ top_vec, 9.0 * top_vec, atol=1e-8)
     # warm: from the sum of the two eigenvectors both ends are exact after two steps
     start = warm.joint_start(top_vec, low_vec)
-    low2, _, top2, _ = warm.lanczos_run(lambda q: A @ q, start, 2).extremes()
+    low2, _, top2, _ = warm.lanczos_run(product(A), start, 2).extremes()
     assert low2 == pytest.approx(values[0], rel=1e-8) and top2 == pytest.approx(9.0, rel=1e-8)
 
 
@@ -72,8 +77,8 @@ def test_three_term_recurrence_matches_full_reorthogonalisation_over_few_steps()
     rng = np.random.default_rng(3)
     A, _ = _symmetric(30, rng)
     v0 = rng.standard_normal(30)
-    basis, alpha, beta = lanczos_basis(lambda q: A @ q, v0, 8, passes=0)
-    basis2, alpha2, beta2 = lanczos_basis(lambda q: A @ q, v0, 8)
+    basis, alpha, beta = lanczos_basis(product(A), v0, 8, passes=0)
+    basis2, alpha2, beta2 = lanczos_basis(product(A), v0, 8)
     np.testing.assert_allclose(alpha, alpha2, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(beta, beta2, rtol=1e-10)
     np.testing.assert_allclose(basis @ basis.T, np.eye(8), atol=1e-8)  # lost only slowly
@@ -84,9 +89,7 @@ def test_deflated_trace_is_exact_on_the_whole_space_and_unbiased():
     rng = np.random.default_rng(4)
     A, values = _symmetric(30, rng)
 
-    def matvec(q):
-        return A @ q
-
+    matvec = product(A)
     whole = warm.Krylov(*lanczos_basis(matvec, rng.standard_normal(30), 30))  # orthonormal
     assert whole.deflated_trace(matvec, rademacher(rng, 30)) == pytest.approx(values.sum(),
                                                                              abs=1e-9)

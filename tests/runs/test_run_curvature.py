@@ -80,14 +80,14 @@ def test_instrument_state_round_trips_and_bad_state_changes_nothing():
         "step": 4, "sharpness": 2.0, "preconditioned": None, "threshold": 20.0, "rule": "2/η",
         "lambda_min": -0.1, "trace": 3.0, "noise_scale": 5.0, "distance": 0.5}])
     monitor._start = rng.standard_normal(7).astype(np.float32)
-    monitor._vectors = [rng.standard_normal(7) for _ in range(3)]
+    monitor._vectors = rng.standard_normal((4, 7))  # λ_max, λ_min, λ_max(P⁻¹H), spare
     monitor._warm = [True, False]
     state = monitor.state_dict()
     other = CurvatureMonitor(rng.standard_normal((8, 3)), rng.integers(0, 2, 8))
     other.load_state_dict(state)
     assert other.records == monitor.records and other._warm == [True, False]
     np.testing.assert_array_equal(other._start, monitor._start)
-    for a, b in zip(other._vectors, monitor._vectors, strict=True):
+    for a, b in zip(other._vectors[:3], monitor._vectors[:3], strict=True):
         np.testing.assert_array_equal(a, b.astype(np.float32))
     for bad in ({**state, "warm": [1, 0]}, {**state, "vectors": state["vectors"][:2]},
                 {**state, "records": [{"step": 1}]}, {"records": []}):

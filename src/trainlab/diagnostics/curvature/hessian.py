@@ -191,10 +191,12 @@ class SpectralDensity:
         return float(np.sum(self.weights * self.nodes ** power) / self.nodes.shape[0])
 
 
-def lanczos_basis(matvec: Any, v0: np.ndarray, steps: int,
-                  passes: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lanczos_basis(matvec: Any, v0: np.ndarray, steps: int, passes: int = 2,
+                  work: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``steps`` Lanczos iterations from v0, one product each.
 
+    matvec(q, out): writes H·q (n,) into ``out`` (n,) and returns it; each product goes
+    straight into the next row of the basis and is updated there.
     Returns (basis (m, n), alpha (m,), beta (m−1,)): the Lanczos vectors and the
     tridiagonal matrix's diagonal and off-diagonal; m ≤ steps is smaller when an
     invariant subspace is found. passes: full reorthogonalisation, the classical
@@ -202,17 +204,18 @@ def lanczos_basis(matvec: Any, v0: np.ndarray, steps: int,
     round-off over many steps); 0: the three-term recurrence alone,
     w ← H·q_j − α_j·q_j − β_{j−1}·q_{j−1}, in place, which reads two vectors instead of
     j + 1 and is enough for the few steps of a warm-started estimate (orthogonality is
-    lost only as Ritz values converge; Paige 1976); matvec must then return a new float64
-    array, which is updated in place.
+    lost only as Ritz values converge; Paige 1976). work: a float64 array of at least
+    (steps + 1, n) to hold the basis (new when None; v0 may be its row 0); the returned
+    basis is a view into it.
     """
     n = v0.size
-    basis = np.empty((steps, n))
+    basis = np.empty((steps + 1, n)) if work is None else work[: steps + 1]
     alpha: list[float] = []
     beta: list[float] = []
     np.divide(v0, np.linalg.norm(v0), out=basis[0])
     for j in range(steps):
         q = basis[j]
-        w = matvec(q)
+        w = matvec(q, basis[j + 1])
         a = float(q @ w)
         alpha.append(a)
         if j == steps - 1:
@@ -250,8 +253,13 @@ def hessian_spectral_density(model: Module, loss_fn: Loss, X: Any, y: Any, steps
     generator = as_generator(rng, f"{owner}: rng")
     nodes = np.zeros((samples, steps))
     weights = np.zeros((samples, steps))
+
+    def product(v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        out[:] = hvp(objective, v)
+        return out
+
     for s in range(samples):
-        alpha, beta = lanczos(lambda v: hvp(objective, v),
+        alpha, beta = lanczos(product,
                               rademacher(generator, objective.n_params), steps)
         tri = np.diag(alpha) + np.diag(beta, 1) + np.diag(beta, -1)
         ritz, vectors = np.linalg.eigh(tri)

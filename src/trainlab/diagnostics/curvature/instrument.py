@@ -198,7 +198,10 @@ class CurvatureMonitor(Callback):
         self.records: list[CurvatureRecord] = []
         self.seconds = 0.0
         self._start: np.ndarray | None = None
-        self._vectors: list[np.ndarray] | None = None  # the last eigenvectors: warm starts
+        # the last eigenvectors, the warm starts: rows λ_max(H), λ_min(H), λ_max(P⁻¹H) and
+        # a spare row (the preconditioned run's other end)
+        self._vectors: np.ndarray | None = None
+        self._work: np.ndarray | None = None  # the Lanczos basis and a scaled direction
         self._warm = [False, False]  # whether _vectors[0:2] and [2] come from a measurement
         self._objective: Objective | None = None  # the float64 copy, reloaded each time
         self._loss: Any = None  # the loss it was made with
@@ -216,12 +219,14 @@ class CurvatureMonitor(Callback):
         whether they come from a measurement."""
         return {"records": records_to_json(self.records), "start": self._start,
                 "vectors": None if self._vectors is None else [
-                    v.astype(np.float32) for v in self._vectors],
+                    v.astype(np.float32) for v in self._vectors[:3]],
                 "warm": list(self._warm)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (checked first; a ValueError changes nothing)."""
-        self.records, self._start, self._vectors, self._warm = _check_state(state)
+        self.records, self._start, vectors, self._warm = _check_state(state)
+        self._vectors = None if vectors is None else np.vstack(
+            [*vectors, np.zeros_like(vectors[0])])
 
     def on_train_begin(self, trainer: Any) -> None:
         """Keep θ₀ (the parameters when this training begins) and measure step 0 of a fresh
@@ -251,8 +256,10 @@ class CurvatureMonitor(Callback):
             self._objective, self._loss = objective, loss_fn
         rng = np.random.default_rng([self.seed, step])
         n = objective.n_params
-        if self._vectors is None or self._vectors[0].size != n:
-            self._vectors = [rng.standard_normal(n) for _ in range(3)]
+        if self._vectors is None or self._vectors.shape[1] != n:
+            self._vectors = np.zeros((4, n))
+            for row in self._vectors[:3]:
+                row[:] = rng.standard_normal(n)
             self._warm = [False, False]
         vectors = self._vectors
         with np.errstate(all="ignore"):
@@ -261,40 +268,53 @@ class CurvatureMonitor(Callback):
             base = fast[1] if fast is not None else objective.gradient()  # ∇L(θ)
             h = forward_step(objective.theta0)
 
-            def product(v: np.ndarray) -> np.ndarray:
-                return forward_hvp(objective, v, base, h)
+            def product(v: np.ndarray, out: np.ndarray) -> np.ndarray:
+                return forward_hvp(objective, v, base, h, out=out)
 
-            def unit_product(q: np.ndarray) -> np.ndarray:  # ‖q‖ = 1: a Lanczos vector
-                return forward_hvp(objective, q, base, h, norm=1.0)
+            def unit_product(q: np.ndarray, out: np.ndarray) -> np.ndarray:  # ‖q‖ = 1
+                return forward_hvp(objective, q, base, h, norm=1.0, out=out)
 
-            krylov = lanczos_run(unit_product, joint_start(vectors[0], vectors[1]),
-                                 self._steps(0))
-            low, vectors[1], top, vectors[0] = krylov.extremes()
-            stability = stability_threshold(optimizer)
-            pre = math.nan
-            if stability.preconditioner is not None:
-                scale = 1.0 / np.sqrt(stability.preconditioner)
-
-                def preconditioned(v: np.ndarray) -> np.ndarray:  # P^{-1/2}·H·P^{-1/2}·v
-                    out = product(scale * v)
-                    out *= scale
-                    return out
-
-                _, _, pre, vectors[2] = lanczos_run(preconditioned, vectors[2],
-                                                    self._steps(1)).extremes()
+            steps = self._steps(0)
+            work = self._workspace(steps + 1, n)
+            krylov = lanczos_run(unit_product, joint_start(vectors[0], vectors[1], out=work[0]),
+                                 steps, work)
+            low, _, top, _ = krylov.extremes(out=vectors[0:2])
             trace = math.nan
             if self.trace_samples:
                 trace = float(np.mean([krylov.deflated_trace(product, rademacher(rng, n))
                                        for _ in range(self.trace_samples)]))
+            stability = stability_threshold(optimizer)
+            pre = math.nan
+            if stability.preconditioner is not None:
+                scale = np.sqrt(stability.preconditioner)
+                np.divide(1.0, scale, out=scale)
+                steps = self._steps(1)
+                work = self._workspace(steps + 2, n)
+                scaled = work[steps + 1]
+
+                def preconditioned(q: np.ndarray, out: np.ndarray) -> np.ndarray:
+                    np.multiply(scale, q, out=scaled)  # P^{-1/2}·H·P^{-1/2}·q
+                    forward_hvp(objective, scaled, base, h, out=out)
+                    out *= scale
+                    return out
+
+                _, _, pre, _ = lanczos_run(preconditioned, vectors[2], steps,
+                                           work).extremes(out=vectors[2:4])
             noise = math.nan
             if self.noise and not coupled:
                 noise = noise_scale(objective, fast)
-        for i, v in enumerate(vectors):  # what a checkpoint keeps of them (state_dict)
-            vectors[i] = v.astype(np.float32).astype(np.float64)
+        vectors[:3] = vectors[:3].astype(np.float32)  # what a checkpoint keeps of them
         start = self._start if self._start is not None else objective.theta0
         distance = float(np.linalg.norm(objective.theta0 - start))
         return CurvatureRecord(step, top, pre, stability.threshold, stability.rule, low, trace,
                                noise, distance)
+
+    def _workspace(self, rows: int, n: int) -> np.ndarray:
+        """At least ``rows`` float64 rows of n entries, kept from one measurement to the
+        next (the Lanczos basis, written in place, and a scaled direction)."""
+        if self._work is None or self._work.shape[1] != n or self._work.shape[0] < rows:
+            self._work = np.empty((rows, n))
+        return self._work
 
     def _steps(self, which: int) -> int:
         """Lanczos steps of run ``which`` (0: H, 1: preconditioned): ``lanczos_steps`` or

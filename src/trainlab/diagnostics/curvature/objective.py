@@ -182,15 +182,21 @@ class Objective:
         self.set(self.theta0 if theta is None else theta)
         return self._gradient_here(rows)
 
-    def gradient_along(self, v: np.ndarray, t: float,
-                       minus: np.ndarray | None = None) -> np.ndarray:
+    def gradient_along(self, v: np.ndarray, t: float, minus: np.ndarray | None = None,
+                       out: np.ndarray | None = None) -> np.ndarray:
         """∇L(θ₀ + t·v) (n_params,) on all rows, for v (n_params,), less ``minus``
         (n_params,) when given; θ₀ + t·v is written straight into the copy's parameters,
-        and the difference is taken as the gradient is read out (no temporary vectors)."""
+        and the difference is taken as the gradient is read out. out: a float64 array
+        (n_params,) to write the result into (a new one when None)."""
         np.multiply(v, t, out=self._theta)
         self._theta += self.theta0
         self._backprop(None)
-        return self._grad.copy() if minus is None else np.subtract(self._grad, minus)
+        if minus is not None:
+            return np.subtract(self._grad, minus, out=out)
+        if out is None:
+            return self._grad.copy()
+        np.copyto(out, self._grad)
+        return out
 
     def _gradient_here(self, rows: slice | None) -> np.ndarray:
         self._backprop(rows)
