@@ -137,6 +137,33 @@ def test_backward_uses_forward_cache_and_accumulates_over_batches(rng):
     assert not layer.weight.grad.any() and not layer.bias.grad.any()
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_gradient_marked_zero_is_written_not_filled_then_added_to(rng, backend):
+    """zero_grad only marks the gradients; the next backward writes them (the old values
+    are neither filled nor read), a second backward adds, and a read in between or of a
+    gradient that no backward reached finds zeros."""
+    layer = Linear(D_IN, D_OUT, rng=0, dtype=np.float64).use_backend(backend)
+    x1, x2 = rng.standard_normal((N, D_IN)), rng.standard_normal((2, D_IN))
+    g1, g2 = rng.standard_normal((N, D_OUT)), rng.standard_normal((2, D_OUT))
+    layer(x1)
+    layer.backward(g1)
+    weight_grad = layer.weight.grad
+    weight_grad[0, 0] = np.nan  # an old value that a fill-and-add would have to overwrite
+    layer.zero_grad()
+    assert np.isnan(weight_grad[0, 0])  # marked, not written
+    layer(x2)
+    layer.backward(g2)
+    assert layer.weight.grad is weight_grad  # the same array, written in place
+    np.testing.assert_array_equal(layer.weight.grad, x2.T @ g2)
+    np.testing.assert_array_equal(layer.bias.grad, g2.sum(0))
+    layer(x1)
+    layer.backward(g1)  # not marked: adds
+    np.testing.assert_allclose(layer.weight.grad, x2.T @ g2 + x1.T @ g1, rtol=1e-12)
+    layer.zero_grad()
+    assert not layer.weight.grad.any() and not layer.bias.grad.any()  # read: zeros
+    assert weight_grad is layer.weight.grad and not weight_grad.any()
+
+
 # -- errors ------------------------------------------------------------------------------
 
 

@@ -106,10 +106,14 @@ class Backend(ABC):
         dW: np.ndarray,
         db: np.ndarray | None,
         input_grad: bool,
+        write_dW: bool = False,
+        write_db: bool = False,
     ) -> tuple[np.ndarray | None] | None:
         """``nn.linear.linear_backward`` accumulating into the gradients: dW += xᵀ·dy,
-        db += Σₙ dy (when db is given), in place; returns (dx = dy·Wᵀ or None when not
-        ``input_grad``,), or None when declined (nothing changed)."""
+        db += Σₙ dy (when db is given), in place (written instead, dW ← xᵀ·dy or
+        db ← Σₙ dy, where ``write_dW`` or ``write_db``: a gradient marked zero); returns
+        (dx = dy·Wᵀ or None when not ``input_grad``,), or None when declined (nothing
+        changed)."""
         return None
 
     # -- layers ----------------------------------------------------------------------------

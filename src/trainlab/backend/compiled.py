@@ -280,6 +280,8 @@ class NumbaBackend(Backend):
         dW: np.ndarray,
         db: np.ndarray | None,
         input_grad: bool,
+        write_dW: bool = False,
+        write_db: bool = False,
     ) -> tuple[np.ndarray | None] | None:
         gemm = self._gemm
         if (
@@ -288,8 +290,10 @@ class NumbaBackend(Backend):
             or not (gemm.takes(x.T, dy) and dW.flags.c_contiguous)
         ):
             return None
-        gemm.gemm(x.T, dy, dW, accumulate=True)  # dW += xᵀ·dy in one pass
-        if db is not None:
+        gemm.gemm(x.T, dy, dW, accumulate=not write_dW)  # dW (+)= xᵀ·dy in one pass
+        if db is not None and write_db:
+            np.add.reduce(dy, axis=0, out=db)
+        elif db is not None:
             np.add(db, np.add.reduce(dy, axis=0), out=db)
         return (self.matmul(dy, W.T) if input_grad else None,)
 

@@ -46,6 +46,8 @@ def linear_backward(
     db: np.ndarray | None = None,
     scratch: Callable[[], np.ndarray] | None = None,
     input_grad: bool = True,
+    write_dW: bool = False,
+    write_db: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Gradients of ``y = x @ W + b``.
 
@@ -58,15 +60,21 @@ def linear_backward(
         (see :func:`accumulate_matmul`); None allocates one when it is needed.
     input_grad: False when the input needs no gradient (it is the data): the dx product
         is skipped and dx is None.
+    write_dW, write_db: the given dW (db) is marked zero (``Parameter.grad_to_write``):
+        the gradient is written into it instead of added (0 + g is g).
     """
     if dW is None:
         dW = np.matmul(x.T, dy)
+    elif write_dW:
+        np.matmul(x.T, dy, out=dW)
     else:
         accumulate_matmul(x.T, dy, dW, scratch or (lambda: np.empty_like(dW)))
     if not bias:
         db = None
     elif db is None:
         db = np.add.reduce(dy, axis=0)
+    elif write_db:
+        np.add.reduce(dy, axis=0, out=db)
     else:
         np.add(db, np.add.reduce(dy, axis=0), out=db)
     dx = np.matmul(dy, W.T) if input_grad else None
@@ -161,16 +169,18 @@ class Linear(Module):
         x = self._x
         dy = check_grad_output(dy, type(self).__name__, (x.shape[0], self.out_features))
         dy = dy.astype(self.dtype, copy=False)
+        # gradients marked zero (zero_grad) are written, not added to: no fill, no read
+        dW, write_dW = self.weight.grad_to_write()
+        db, write_db = (None, False) if self.bias is None else self.bias.grad_to_write()
         fast = self.backend.linear_backward(
-            dy, x, self.weight.data, self.weight.grad,
-            None if self.bias is None else self.bias.grad, bool(input_grad),
+            dy, x, self.weight.data, dW, db, bool(input_grad), write_dW, write_db,
         )  # the backend's GEMM provider, when it has one (trainlab.backend)
         if fast is not None:
             return fast[0]
         dx, _, _ = linear_backward(
-            dy, x, self.weight.data, self.bias is not None,
-            dW=self.weight.grad, db=None if self.bias is None else self.bias.grad,
-            scratch=self._scratch, input_grad=bool(input_grad),
+            dy, x, self.weight.data, self.bias is not None, dW=dW, db=db,
+            scratch=self._scratch, input_grad=bool(input_grad), write_dW=write_dW,
+            write_db=write_db,
         )
         return dx
 

@@ -22,9 +22,16 @@ from trainlab.nn import anomaly
 
 
 class Parameter:
-    """A trained array ``data`` and its gradient ``grad`` (same shape and dtype, zero at start)."""
+    """A trained array ``data`` and its gradient ``grad`` (same shape and dtype, zero at start).
 
-    __slots__ = ("data", "grad")
+    ``zero_grad()`` marks the gradient as zero without writing it, as PyTorch's
+    ``zero_grad(set_to_none=True)`` spares the fill: the next layer that adds into it
+    and knows the mark (:meth:`grad_to_write`; ``Linear``) writes its gradient straight
+    into ``grad`` instead of adding it to zeros (no fill, and no read of the old values);
+    anything that reads ``grad`` while it is marked finds zeros (written then).
+    """
+
+    __slots__ = ("data", "_grad", "_marked_zero")
 
     def __init__(self, data: np.ndarray) -> None:
         data = np.array(data, copy=True, order="C")
@@ -33,7 +40,28 @@ class Parameter:
                 f"Parameter: expected float32 or float64 data. Received dtype {data.dtype}."
             )
         self.data = data
-        self.grad = np.zeros_like(data)
+        self._grad = np.zeros_like(data)
+        self._marked_zero = False
+
+    @property
+    def grad(self) -> np.ndarray:
+        """The gradient (same shape and dtype as ``data``); zeros after :meth:`zero_grad`."""
+        if self._marked_zero:
+            self._grad.fill(0)
+            self._marked_zero = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray) -> None:
+        self._grad = value
+        self._marked_zero = False
+
+    def grad_to_write(self) -> tuple[np.ndarray, bool]:
+        """(the gradient array, whether it is marked zero). When it is, the caller must
+        write every entry (its gradient, not a sum with the old values) before anything
+        reads ``grad``; the mark is cleared."""
+        marked, self._marked_zero = self._marked_zero, False
+        return self._grad, marked
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -48,8 +76,9 @@ class Parameter:
         return self.data.size
 
     def zero_grad(self) -> None:
-        """Set the gradient to zero in place."""
-        self.grad.fill(0)
+        """Set the gradient to zero: marked now, written when it is next read (see the
+        class)."""
+        self._marked_zero = True
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
@@ -202,7 +231,7 @@ class Module:
     def zero_grad(self) -> None:
         """Set every parameter gradient to zero."""
         for p in self.parameters():
-            p.grad.fill(0)
+            p.zero_grad()
 
     # -- state ---------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -350,9 +350,10 @@ class Optimizer(Generic[S, C]):
 
     # -- the update ------------------------------------------------------------------
     def zero_grad(self) -> None:
-        """Set every parameter's gradient to zero in place."""
+        """Set every parameter's gradient to zero (marked, written when next read: see
+        ``nn.Parameter``)."""
         for p in self.params:
-            p.grad.fill(0)
+            p.zero_grad()
 
     def step(self) -> None:
         """Apply one update to every parameter from its gradient ``p.grad``."""

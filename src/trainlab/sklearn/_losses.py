@@ -74,7 +74,7 @@ def objective(model: nn.Module, layers: Sequence[nn.Linear], X: np.ndarray, y: n
     """Forward and backward on (X, y): returns L + ½α Σ‖W‖²/S and leaves its gradient in
     every parameter's ``.grad`` (zeroed first)."""
     for p in model.parameters():
-        p.grad.fill(0)
+        p.zero_grad()
     z = model.forward(X)
     value, dz = loss_and_grad(loss, z, y, w)
     if np.isfinite(value):

@@ -402,7 +402,7 @@ class Trainer:
         if not model.training:
             model.train()
         for p in self._params:
-            p.grad.fill(0)
+            p.zero_grad()
         try:
             out = model.forward(x)
             if weights is None:

@@ -145,11 +145,20 @@ class Objective:
         return self._theta.copy()
 
     def flat_grad(self) -> np.ndarray:
+        self._settle()
         return self._grad.copy()
 
     def zero_grad(self) -> None:
-        """Set every gradient of the copy to zero (one fill of the flat array)."""
-        self._grad.fill(0.0)
+        """Set every gradient of the copy to zero (marked: see ``nn.Parameter``; a Linear
+        layer then writes its gradient instead of adding it to a filled array)."""
+        for p in self.params:
+            p.zero_grad()
+
+    def _settle(self) -> None:
+        """Write the zeros of the gradients still marked zero (parameters that a backward
+        pass did not reach) into the flat array, which is read directly."""
+        for p in self.params:
+            p.grad  # noqa: B018 (reading a marked gradient writes its zeros)
 
     def set(self, theta: np.ndarray) -> None:
         """Write the flat vector θ into the copy's parameters."""
@@ -213,6 +222,7 @@ class Objective:
             self.model.backward(dy, input_grad=False)
         else:
             self.model.backward(dy)
+        self._settle()
 
     def batch_statistics(self) -> bool:
         """Whether a BatchNorm of the copy normalises with the batch's statistics, which
