@@ -98,3 +98,23 @@ def test_zero_grad():
         p.grad[...] = 5.0
     SGD(ps).zero_grad()
     assert all(not p.grad.any() for p in ps)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_gradient_left_marked_zero_updates_as_zero(backend):
+    """After zero_grad a gradient is only marked zero (its array keeps the old values until
+    it is read); a parameter that no backward pass reached must still see a zero gradient
+    in the step: with momentum 0 and no decay it does not move."""
+    used, unused = Parameter(np.ones((3, 2))), Parameter(np.ones(4))
+    opt = SGD([used, unused], lr=0.5).use_backend(backend)
+    used.grad[...] = 1.0
+    unused.grad[...] = 7.0
+    opt.zero_grad()
+    stale = unused.grad_to_write()[0]  # the array itself, without reading it as zeros
+    unused.zero_grad()
+    assert stale[0] == 7.0  # not written by zero_grad
+    used.grad[...] = 2.0  # what a backward pass writes
+    opt.step()
+    np.testing.assert_array_equal(used.data, np.zeros((3, 2)))  # 1 − 0.5·2
+    np.testing.assert_array_equal(unused.data, np.ones(4))
+    assert not unused.grad.any() and unused.grad is stale
