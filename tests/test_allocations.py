@@ -248,7 +248,8 @@ def test_linear_writes_the_weight_gradient_in_place_after_zero_grad():
     layer = nn.Linear(6, 3, rng=0, dtype=np.float64)
     x1, x2 = rng.standard_normal((5, 6)), rng.standard_normal((4, 6))
     dy1, dy2 = rng.standard_normal((5, 3)), rng.standard_normal((4, 3))
-    grad = layer.weight.grad
+    grad = layer.weight.grad  # reading a marked gradient writes its zeros, clearing the mark
+    layer.zero_grad()
     layer(x1)
     layer.backward(dy1)
     assert layer.weight.grad is grad and layer._dW_scratch is None

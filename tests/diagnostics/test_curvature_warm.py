@@ -10,7 +10,7 @@ from torch_mirror import flat, loss_of_flat
 
 from trainlab import nn
 from trainlab.diagnostics.curvature import warm
-from trainlab.diagnostics.curvature.hessian import lanczos_basis, rademacher
+from trainlab.diagnostics.curvature.hessian import lanczos_basis, rademacher, step_size
 from trainlab.diagnostics.curvature.objective import Objective
 
 F64 = np.float64
@@ -31,7 +31,7 @@ def test_forward_difference_products_match_torch(torch):
     f = loss_of_flat(torch, model, loss_fn, X, y)
     theta = torch.tensor(flat(model))
     base = objective.gradient()
-    h = warm.forward_step(objective.theta0)
+    h = step_size(objective.theta0)
     rng = np.random.default_rng(1)
     for scale in (1.0, 1e-3, 50.0):
         v = scale * rng.standard_normal(objective.n_params)

@@ -84,19 +84,11 @@ def linear_backward(
 def accumulate_matmul(
     a: np.ndarray, b: np.ndarray, grad: np.ndarray, scratch: Callable[[], np.ndarray]
 ) -> None:
-    """``grad += a @ b`` without allocating.
-
-    After ``zero_grad`` (the usual training step) ``grad`` is all zeros, and the product
-    is written straight into it: ``0 + a @ b`` is ``a @ b``. Otherwise (gradients
-    accumulated over several backward passes) the product goes into the array
-    ``scratch()`` of grad's shape first and is then added. The zero test reads ``grad``
-    once, about what the addition it saves would cost, and spares the scratch array.
-    """
-    if not grad.any():
-        np.matmul(a, b, out=grad)
-    else:
-        product = np.matmul(a, b, out=scratch())
-        grad += product
+    """``grad += a @ b`` without allocating: the product goes into the array ``scratch()``
+    of grad's shape, then is added. (A gradient marked zero by ``zero_grad`` is not added
+    to but written: ``linear_backward``'s ``write_dW``.)"""
+    product = np.matmul(a, b, out=scratch())
+    grad += product
 
 
 # -- layer -----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class Parameter:
             )
         self.data = data
         self._grad = np.zeros_like(data)
-        self._marked_zero = False
+        self._marked_zero = True  # zeros already; the first backward writes, not adds
 
     @property
     def grad(self) -> np.ndarray:

@@ -48,8 +48,9 @@ EPS = float(np.finfo(np.float64).eps)
 
 
 def step_size(theta: np.ndarray) -> float:
-    """The central-difference step h = 10·√ε·max(1, rms(θ)) along a unit direction (see
-    the module's docstring for why it is shorter than the smooth optimum ε^{1/3})."""
+    """The difference step h = 10·√ε·max(1, rms(θ)) along a unit direction, of the central
+    differences here and of the instrument's forward differences (``warm``; see the
+    module's docstring for why it is shorter than the smooth optimum ε^{1/3})."""
     rms = float(np.sqrt(np.mean(np.square(theta)))) if theta.size else 0.0
     return float(10.0 * np.sqrt(EPS) * max(1.0, rms))
 

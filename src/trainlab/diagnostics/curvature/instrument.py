@@ -62,13 +62,12 @@ from typing import Any
 import numpy as np
 
 from trainlab._checks import check_int
-from trainlab.diagnostics.curvature.hessian import rademacher
+from trainlab.diagnostics.curvature.hessian import rademacher, step_size
 from trainlab.diagnostics.curvature.noise import noise_scale, per_example_sq_norms
 from trainlab.diagnostics.curvature.objective import Objective
 from trainlab.diagnostics.curvature.stability import stability_threshold
 from trainlab.diagnostics.curvature.warm import (
     forward_hvp,
-    forward_step,
     joint_start,
     lanczos_run,
 )
@@ -266,7 +265,7 @@ class CurvatureMonitor(Callback):
             coupled = objective.batch_statistics()
             fast = per_example_sq_norms(objective) if self.noise and not coupled else None
             base = fast[1] if fast is not None else objective.gradient()  # ∇L(θ)
-            h = forward_step(objective.theta0)
+            h = step_size(objective.theta0)
 
             def product(v: np.ndarray, out: np.ndarray) -> np.ndarray:
                 return forward_hvp(objective, v, base, h, out=out)
@@ -274,8 +273,10 @@ class CurvatureMonitor(Callback):
             def unit_product(q: np.ndarray, out: np.ndarray) -> np.ndarray:  # ‖q‖ = 1
                 return forward_hvp(objective, q, base, h, norm=1.0, out=out)
 
+            stability = stability_threshold(optimizer)
             steps = self._steps(0)
-            work = self._workspace(steps + 1, n)
+            pre_steps = self._steps(1) if stability.preconditioner is not None else 0
+            work = self._workspace(max(steps + 1, pre_steps + 2), n)
             krylov = lanczos_run(unit_product, joint_start(vectors[0], vectors[1], out=work[0]),
                                  steps, work)
             low, _, top, _ = krylov.extremes(out=vectors[0:2])
@@ -283,14 +284,11 @@ class CurvatureMonitor(Callback):
             if self.trace_samples:
                 trace = float(np.mean([krylov.deflated_trace(product, rademacher(rng, n))
                                        for _ in range(self.trace_samples)]))
-            stability = stability_threshold(optimizer)
             pre = math.nan
             if stability.preconditioner is not None:
                 scale = np.sqrt(stability.preconditioner)
                 np.divide(1.0, scale, out=scale)
-                steps = self._steps(1)
-                work = self._workspace(steps + 2, n)
-                scaled = work[steps + 1]
+                scaled = work[pre_steps + 1]
 
                 def preconditioned(q: np.ndarray, out: np.ndarray) -> np.ndarray:
                     np.multiply(scale, q, out=scaled)  # P^{-1/2}·H·P^{-1/2}·q
@@ -298,7 +296,7 @@ class CurvatureMonitor(Callback):
                     out *= scale
                     return out
 
-                _, _, pre, _ = lanczos_run(preconditioned, vectors[2], steps,
+                _, _, pre, _ = lanczos_run(preconditioned, vectors[2], pre_steps,
                                            work).extremes(out=vectors[2:4])
             noise = math.nan
             if self.noise and not coupled:
@@ -310,9 +308,10 @@ class CurvatureMonitor(Callback):
                                noise, distance)
 
     def _workspace(self, rows: int, n: int) -> np.ndarray:
-        """At least ``rows`` float64 rows of n entries, kept from one measurement to the
-        next (the Lanczos basis, written in place, and a scaled direction)."""
-        if self._work is None or self._work.shape[1] != n or self._work.shape[0] < rows:
+        """``rows`` float64 rows of n entries (the Lanczos basis, written in place, and a
+        scaled direction), kept from one measurement to the next while it needs as many:
+        the longer runs from a random start do not keep their rows afterwards."""
+        if self._work is None or self._work.shape != (rows, n):
             self._work = np.empty((rows, n))
         return self._work
 

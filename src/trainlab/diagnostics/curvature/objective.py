@@ -189,31 +189,25 @@ class Objective:
         """∇L(θ) (n_params,) on the rows ``rows`` of X (all when None), by the layers'
         closed-form backward passes."""
         self.set(self.theta0 if theta is None else theta)
-        return self._gradient_here(rows)
-
-    def gradient_along(self, v: np.ndarray, t: float, minus: np.ndarray | None = None,
-                       out: np.ndarray | None = None) -> np.ndarray:
-        """∇L(θ₀ + t·v) (n_params,) on all rows, for v (n_params,), less ``minus``
-        (n_params,) when given; θ₀ + t·v is written straight into the copy's parameters,
-        and the difference is taken as the gradient is read out. out: a float64 array
-        (n_params,) to write the result into (a new one when None)."""
-        np.multiply(v, t, out=self._theta)
-        self._theta += self.theta0
-        self._backprop(None)
-        if minus is not None:
-            return np.subtract(self._grad, minus, out=out)
-        if out is None:
-            return self._grad.copy()
-        np.copyto(out, self._grad)
-        return out
-
-    def _gradient_here(self, rows: slice | None) -> np.ndarray:
         self._backprop(rows)
         return self.flat_grad()
 
+    def gradient_along(self, v: np.ndarray, t: float, minus: np.ndarray,
+                       out: np.ndarray | None = None) -> np.ndarray:
+        """∇L(θ₀ + t·v) − ``minus`` (n_params,) on all rows, for v and minus (n_params,);
+        θ₀ + t·v is written straight into the copy's parameters, and the difference is
+        taken as the gradient is read out. out: a float64 array (n_params,) to write the
+        result into (a new one when None)."""
+        np.multiply(v, t, out=self._theta)
+        self._theta += self.theta0
+        self._backprop(None)
+        self._settle()
+        return np.subtract(self._grad, minus, out=out)
+
     def _backprop(self, rows: slice | None) -> None:
         """One forward and closed-form backward pass at the copy's current parameters,
-        leaving ∇L in the flat gradient array."""
+        leaving ∇L in the parameters' gradients (views into the flat gradient array; read
+        it after :meth:`_settle`)."""
         X, y = (self.X, self.y) if rows is None else (self.X[rows], self.y[rows])
         self.zero_grad()
         self.loss_fn(self.model.forward(X), y)
@@ -222,7 +216,6 @@ class Objective:
             self.model.backward(dy, input_grad=False)
         else:
             self.model.backward(dy)
-        self._settle()
 
     def batch_statistics(self) -> bool:
         """Whether a BatchNorm of the copy normalises with the batch's statistics, which

@@ -34,26 +34,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainlab.diagnostics.curvature.hessian import EPS, lanczos_basis
+from trainlab.diagnostics.curvature.hessian import lanczos_basis
 from trainlab.diagnostics.curvature.objective import Objective
 
 Matvec = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """A product ``matvec(q, out)``: writes H·q (n,) into ``out`` (n,) and returns it."""
 
-FORWARD_STEP = 10.0 * float(np.sqrt(EPS))
-"""h/max(1, rms θ) of the forward difference: 10·√ε ≈ 1.5·10⁻⁷."""
-
-
-def forward_step(theta: np.ndarray) -> float:
-    """The forward-difference step h = 10·√ε·max(1, rms(θ)) along a unit direction."""
-    rms = float(np.sqrt(np.mean(np.square(theta)))) if theta.size else 0.0
-    return FORWARD_STEP * max(1.0, rms)
-
-
 def forward_hvp(objective: Objective, v: np.ndarray, base: np.ndarray, h: float,
                 norm: float | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """H(θ₀)·v ≈ ‖v‖·(∇L(θ₀ + h·v/‖v‖) − base)/h (n_params,), one gradient of ``objective``;
-    ``base`` is ∇L(θ₀) (n_params,) and h the step of :func:`forward_step`. norm: ‖v‖
+    ``base`` is ∇L(θ₀) (n_params,) and h the step of
+    :func:`~trainlab.diagnostics.curvature.hessian.step_size`. norm: ‖v‖
     when the caller knows it (1 for a Lanczos vector), else it is computed. out: a float64
     array (n_params,) to write the product into (a new one when None)."""
     norm = float(np.linalg.norm(v)) if norm is None else norm
