@@ -129,3 +129,34 @@ def test_reload_equals_a_fresh_copy():
     strict = Objective(model.eval(), nn.CrossEntropyLoss(), X, y, "test")
     with pytest.raises(ValueError, match="Dropout"):
         strict.reload(model.train())
+
+
+def test_in_place_forms_give_the_same_numbers_and_a_short_workspace_is_refused():
+    """The instrument's allocation-free forms (products into ``out``, the basis in ``work``,
+    the Ritz vectors into ``out``) give bit for bit what the allocating forms give."""
+    model, loss_fn, X, y = _setup(6)
+    objective = Objective(model, loss_fn, X, y, "test")
+    base = objective.gradient()
+    h = step_size(objective.theta0)
+    v = np.random.default_rng(7).standard_normal(objective.n_params)
+    out = np.empty(objective.n_params)
+    assert warm.forward_hvp(objective, v, base, h, out=out) is out
+    np.testing.assert_array_equal(out, warm.forward_hvp(objective, v, base, h))
+
+    def matvec(q, out):
+        return warm.forward_hvp(objective, q, base, h, norm=1.0, out=out)
+
+    work = np.empty((6, objective.n_params))
+    fresh, kept = warm.lanczos_run(matvec, v, 4), warm.lanczos_run(matvec, v, 4, work)
+    np.testing.assert_array_equal(fresh.alpha, kept.alpha)
+    np.testing.assert_array_equal(fresh.beta, kept.beta)
+    pair = np.empty((2, objective.n_params))
+    low, low_vec, top, top_vec = kept.extremes(out=pair)
+    low2, low_vec2, top2, top_vec2 = fresh.extremes()
+    assert (low, top) == (low2, top2)
+    np.testing.assert_array_equal(pair, np.stack([top_vec2, low_vec2]))
+    start = np.empty(objective.n_params)
+    np.testing.assert_array_equal(warm.joint_start(top_vec, low_vec, out=start),
+                                  warm.joint_start(top_vec, low_vec))
+    with pytest.raises(ValueError, match=r"lanczos_basis: expected work .* at least \(5, "):
+        warm.lanczos_run(matvec, v, 4, np.empty((4, objective.n_params)))

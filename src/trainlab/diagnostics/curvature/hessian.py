@@ -210,6 +210,10 @@ def lanczos_basis(matvec: Any, v0: np.ndarray, steps: int, passes: int = 2,
     basis is a view into it.
     """
     n = v0.size
+    if work is not None and (work.dtype != np.float64 or work.ndim != 2
+                             or work.shape[0] < steps + 1 or work.shape[1] != n):
+        raise ValueError(f"lanczos_basis: expected work to be a float64 array of at least "
+                         f"({steps + 1}, {n}). Received shape {work.shape}, dtype {work.dtype}.")
     basis = np.empty((steps + 1, n)) if work is None else work[: steps + 1]
     alpha: list[float] = []
     beta: list[float] = []
