@@ -38,6 +38,31 @@ def test_blas_threads_limits_and_restores_the_blas():
     assert counts() == before
 
 
+def test_under_the_mkl_provider_openblas_runs_on_one_thread():
+    """With MKL running the large products on trainlab's workers, NumPy's OpenBLAS (the
+    small products) keeps one thread, so that its idle workers do not spin on their
+    cores; under the NumPy provider it has them all. The compute threads are the count
+    given either way, and every limit comes back on exit."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def openblas():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["internal_api"] == "openblas"]
+
+    before = openblas()
+    if not before:
+        pytest.skip("NumPy's BLAS is not OpenBLAS here")
+    with threads.blas_threads(2, "mkl"):
+        assert set(openblas()) == {1} and threads.compute_threads() == 2
+    with threads.blas_threads(2, "numpy"):
+        assert set(openblas()) == {2} and threads.compute_threads() == 2
+    with threads.blas_threads(2):  # the NumPy provider unless told
+        assert set(openblas()) == {2}
+    with threads.blas_threads(1, "mkl"):
+        assert set(openblas()) == {1} and threads.compute_threads() == 1
+    assert openblas() == before
+
+
 def test_recipe_setting():
     setting = SETTINGS["threads"]
     assert setting.section == "training" and setting.default is None and setting.flag == "--threads"

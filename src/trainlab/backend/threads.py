@@ -14,6 +14,9 @@ per process): the MKL provider splits a large product into that many blocks
 (``backend.gemm``), and the compiled optimizer updates split a large parameter into that
 many chunks (``backend.parallel``). An update is element by element, so its numbers do
 not depend on the split; a product's blocks each compute their own outputs in full.
+Under the MKL provider a run's NumPy OpenBLAS keeps one thread (:func:`blas_threads`): it
+runs only the products too small for MKL, and its idle workers would spin on the cores
+that trainlab's workers need for the large ones.
 Results are the same at every run for a given machine, GEMM provider and thread count;
 with one thread, every sum is done in one fixed order on any machine with that provider.
 """
@@ -56,15 +59,27 @@ def compute_threads() -> int:
 
 
 @contextlib.contextmanager
-def blas_threads(threads: int) -> Iterator[None]:
+def blas_threads(threads: int, gemm: str = "numpy") -> Iterator[None]:
     """A context in which the BLAS libraries loaded in this process (NumPy's OpenBLAS,
     MKL) and trainlab's split kernels (:func:`compute_threads`) run on ``threads``
-    threads; the previous counts come back on exit."""
-    from threadpoolctl import threadpool_limits
+    threads; the previous counts come back on exit.
+
+    gemm: the GEMM provider of the products run in the context (a backend's ``gemm``).
+    Under "mkl" with more than one thread, trainlab's own workers run the large products
+    (``backend.gemm``) and OpenBLAS only those too small for MKL, which gain nothing from
+    threads: OpenBLAS then runs on one thread, as its idle workers would otherwise spin
+    for a while after each small product on the cores the next large one needs (on two
+    cores that made the products of a 784-1024-1024-10 MLP take 60% longer).
+    """
+    from threadpoolctl import ThreadpoolController
 
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"blas_threads: expected an integer >= 1. Received: {threads!r}.")
-    with threadpool_limits(limits=threads, user_api="blas"):
+    controller = ThreadpoolController()
+    with contextlib.ExitStack() as limits:
+        limits.enter_context(controller.limit(limits=threads, user_api="blas"))
+        if threads > 1 and gemm == "mkl":
+            limits.enter_context(controller.select(internal_api="openblas").limit(limits=1))
         _compute_threads.append(threads)
         try:
             yield

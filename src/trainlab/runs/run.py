@@ -372,7 +372,8 @@ class Run:
         if run_dir is not None:
             directory.write_run_info(run_dir, self.info("running"))
         try:
-            with warnings.catch_warnings(), blas_threads(self.threads):
+            threads = blas_threads(self.threads, self.model.backend.gemm)
+            with warnings.catch_warnings(), threads:
                 warnings.simplefilter("ignore", DivergenceWarning)
                 warnings.simplefilter("ignore", TrainingHealthWarning)
                 warnings.filterwarnings("ignore", message="ModelCheckpoint")
