@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
 import os
 import platform
 import resource
-import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -25,6 +26,20 @@ def blas_threads() -> int:
         return os.cpu_count() or 1
     counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
     return max(counts) if counts else (os.cpu_count() or 1)
+
+
+def framework_threads(framework: str, threads: int) -> contextlib.AbstractContextManager[Any]:
+    """The thread settings a framework's timed epochs run under: for trainlab, those of a
+    trainlab run on the default backend (``Run.train``'s ``blas_threads(threads, gemm)``:
+    with the MKL provider, NumPy's OpenBLAS on one thread); the process's (see
+    :func:`set_threads`) for the others, so that scikit-learn's products keep OpenBLAS's
+    threads."""
+    if framework != "trainlab":
+        return contextlib.nullcontext()
+    from trainlab.backend import get
+    from trainlab.backend.threads import blas_threads as trainlab_threads
+
+    return trainlab_threads(threads, get(None).gemm)
 
 
 def set_threads(n: int | None) -> int:

@@ -111,7 +111,8 @@ def table(report: dict[str, Any]) -> str:
         if s["memory_epochs"] else "no memory runs"
     )
     lines.append(
-        f"median of {s['reps']} repetitions after {s['warmup']} warm-up; {memory}"
+        f"median of {s['reps']} repetitions after {s['warmup']} warm-up, each after "
+        f"{s.get('lead_in', 0)} untimed lead-in; {memory}"
         + (" (quick mode)" if s["quick"] else "")
     )
     header = (

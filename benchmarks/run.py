@@ -9,8 +9,14 @@ the same arrays and runs ``--warmup`` untimed epochs; then the frameworks take t
 timed repetition each, ``--reps`` rounds, and each one's median is reported. Taking turns
 exposes all of them alike to a machine whose speed drifts (a shared or throttled host); a
 short pause before each repetition lets the previous library's idle BLAS/OpenMP worker
-threads stop spinning. Every BLAS and torch use the same thread count (``--threads``,
-default NumPy's).
+threads stop spinning, and ``--lead-in`` untimed epochs of the same framework right
+before its timed one (default 1) give the steady state of a run that trains epoch after
+epoch: the first epoch after an idle pause was up to 25% slower for trainlab (whose
+worker threads sleep between products and wake slowly on a virtual machine after a
+pause) and about 5% for PyTorch (whose OpenMP workers spin). Every BLAS and torch use the
+same thread count (``--threads``, default NumPy's); trainlab's epochs run under the
+thread settings of a trainlab run (``measure.framework_threads``). PyTorch is imported
+before trainlab loads its GEMM provider (see ``main``).
 
 Memory: a process's resident high-water mark cannot be split between libraries loaded in
 it, so each (configuration, framework) pair is also run in its own subprocess, which
@@ -25,6 +31,7 @@ before the model was built; the whole process's peak (imports included) is repor
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gc
 import json
@@ -53,6 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated subset of trainlab,torch,sklearn")
     p.add_argument("--reps", type=int, default=None, help="timed repetitions per framework (default 5; quick 3)")
     p.add_argument("--warmup", type=int, default=1, help="untimed warm-up epochs per framework (default 1)")
+    p.add_argument("--lead-in", type=int, default=1,
+                   help="untimed repetitions right before each timed one, after the pause (default 1; 0: none)")
     p.add_argument("--threads", type=int, default=None, help="BLAS and torch threads (default: NumPy's BLAS count)")
     p.add_argument("--memory-epochs", type=int, default=None, help="epochs of each memory subprocess (default 20; quick 4)")
     p.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
@@ -114,14 +123,18 @@ def time_config(key: str, args: argparse.Namespace) -> dict[str, dict[str, Any]]
             for _ in range(config.epochs_per_rep):
                 epoch()
 
-        for _ in range(args.warmup):
-            rep()
+        with measure.framework_threads(name, args.threads_used):
+            for _ in range(args.warmup):
+                rep()
         reps[name] = rep
         time.sleep(PAUSE_S)
     times: dict[str, list[float]] = {name: [] for name in reps}
     for _ in range(args.reps):
         for name, rep in reps.items():
-            times[name].append(measure.timed(rep) / config.epochs_per_rep)
+            with measure.framework_threads(name, args.threads_used):
+                for _ in range(args.lead_in):
+                    rep()
+                times[name].append(measure.timed(rep) / config.epochs_per_rep)
             time.sleep(PAUSE_S)
     for name, per_epoch in times.items():
         results[name] = {
@@ -193,11 +206,18 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(memory_child(*args.child, args)))
         return 0
 
+    with contextlib.suppress(ImportError):
+        # PyTorch before trainlab's MKL provider: Intel's mkl wheel puts MKL's symbols in
+        # the process's global namespace, and a torch imported after it binds its own MKL
+        # calls to them (MKL's sequential layer, as trainlab sets it): torch's products
+        # then run on one thread, about 45% slower on two cores.
+        import torch  # noqa: F401
     from trainlab import backend
 
     chosen = backend.get(None)  # loads the GEMM provider first, so that --threads reaches it
     log(f"trainlab: backend {chosen.name}, GEMM provider {getattr(chosen, 'gemm', 'numpy')}")
     threads = set_all_threads(args.threads)
+    args.threads_used = threads
     gemm_reps = 10
     log(f"GEMM peak with {threads} threads ...")
     gemm = {dt: measure.gemm_peak(dt, reps=gemm_reps) for dt in ("float32", "float64")}
@@ -207,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "threads": threads, "reps": args.reps, "warmup": args.warmup, "quick": args.quick,
             "memory_epochs": None if args.no_memory else args.memory_epochs,
-            "gemm_reps": gemm_reps, "seed": args.seed,
+            "gemm_reps": gemm_reps, "seed": args.seed, "lead_in": args.lead_in,
             "frameworks": args.frameworks,
         },
         "gemm": gemm,
