@@ -28,6 +28,12 @@ same at every run. MKL is loaded with its conditional numerical reproducibility 
 ``AUTO`` and ``STRICT`` (``mkl_cbwr_set``), so that its results do not depend on how
 the arrays happen to be aligned in memory. MKL and OpenBLAS sum in different orders, so
 their products differ in the last bits: a run records which provider it used.
+
+With PyTorch in the same process: MKL's runtime loads its libraries into the process's
+global symbol namespace, and a ``torch`` imported *after* it binds its own (statically
+linked) MKL calls to them, with the sequential threading set here: torch's products then
+run on one thread (about half their speed on two cores). Import torch first, or set
+``TRAINLAB_GEMM=numpy``, in a process that uses both.
 """
 
 from __future__ import annotations
