@@ -3,6 +3,7 @@ limit it sets, and the recipe's setting."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from trainlab.backend import threads
@@ -61,6 +62,51 @@ def test_under_the_mkl_provider_openblas_runs_on_one_thread():
     with threads.blas_threads(1, "mkl"):
         assert set(openblas()) == {1} and threads.compute_threads() == 1
     assert openblas() == before
+
+
+def test_small_products_blas_keys_on_the_provider_and_the_compute_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def openblas():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["internal_api"] == "openblas"]
+
+    if not openblas():
+        pytest.skip("NumPy's BLAS is not OpenBLAS here")
+    with threads.blas_threads(2):
+        with threads.small_products_blas("mkl"):
+            assert set(openblas()) == {1}
+        assert set(openblas()) == {2}
+        with threads.small_products_blas("numpy"):
+            assert set(openblas()) == {2}
+        with threads.blas_threads(1), threads.small_products_blas("mkl"):
+            assert set(openblas()) == {1}  # one compute thread: OpenBLAS's count, untouched
+
+
+def test_fit_runs_under_the_models_provider(monkeypatch):
+    """Trainer.fit trains inside small_products_blas(model.backend.gemm), so a model on the
+    MKL provider trains with OpenBLAS on one thread, as a run does."""
+    import contextlib
+    import importlib
+
+    from trainlab import nn, optim
+    from trainlab.train import Trainer
+
+    fit_module = importlib.import_module("trainlab.train.fit")  # the module, not fit()
+
+    entered = []
+
+    @contextlib.contextmanager
+    def recording(gemm):
+        entered.append(gemm)
+        yield
+
+    monkeypatch.setattr(fit_module, "small_products_blas", recording)
+    model = nn.Sequential(nn.Linear(3, 2, rng=0))
+    rng = np.random.default_rng(0)
+    Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), rng=0,
+            verbose=0).fit(rng.standard_normal((8, 3)), np.arange(8) % 2, epochs=1)
+    assert entered == [model.backend.gemm]
 
 
 def test_recipe_setting():

@@ -14,9 +14,9 @@ per process): the MKL provider splits a large product into that many blocks
 (``backend.gemm``), and the compiled optimizer updates split a large parameter into that
 many chunks (``backend.parallel``). An update is element by element, so its numbers do
 not depend on the split; a product's blocks each compute their own outputs in full.
-Under the MKL provider a run's NumPy OpenBLAS keeps one thread (:func:`blas_threads`): it
-runs only the products too small for MKL, and its idle workers would spin on the cores
-that trainlab's workers need for the large ones.
+Under the MKL provider, training keeps NumPy's OpenBLAS on one thread
+(:func:`small_products_blas`): it runs only the products too small for MKL, and its idle
+workers would spin on the cores that trainlab's workers need for the large ones.
 Results are the same at every run for a given machine, GEMM provider and thread count;
 with one thread, every sum is done in one fixed order on any machine with that provider.
 """
@@ -64,24 +64,36 @@ def blas_threads(threads: int, gemm: str = "numpy") -> Iterator[None]:
     MKL) and trainlab's split kernels (:func:`compute_threads`) run on ``threads``
     threads; the previous counts come back on exit.
 
-    gemm: the GEMM provider of the products run in the context (a backend's ``gemm``).
-    Under "mkl" with more than one thread, trainlab's own workers run the large products
-    (``backend.gemm``) and OpenBLAS only those too small for MKL, which gain nothing from
-    threads: OpenBLAS then runs on one thread, as its idle workers would otherwise spin
-    for a while after each small product on the cores the next large one needs (on two
-    cores that made the products of a 784-1024-1024-10 MLP take 60% longer).
+    gemm: the GEMM provider of the products run in the context (a backend's ``gemm``);
+    under "mkl", :func:`small_products_blas` applies inside.
     """
-    from threadpoolctl import ThreadpoolController
+    from threadpoolctl import threadpool_limits
 
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"blas_threads: expected an integer >= 1. Received: {threads!r}.")
-    controller = ThreadpoolController()
-    with contextlib.ExitStack() as limits:
-        limits.enter_context(controller.limit(limits=threads, user_api="blas"))
-        if threads > 1 and gemm == "mkl":
-            limits.enter_context(controller.select(internal_api="openblas").limit(limits=1))
+    with threadpool_limits(limits=threads, user_api="blas"):
         _compute_threads.append(threads)
         try:
-            yield
+            with small_products_blas(gemm):
+                yield
         finally:
             _compute_threads.pop()
+
+
+@contextlib.contextmanager
+def small_products_blas(gemm: str) -> Iterator[None]:
+    """A context for training on the GEMM provider ``gemm`` (``Trainer.fit`` and
+    :func:`blas_threads` enter it). Under "mkl" with more than one compute thread,
+    trainlab's own workers run the large products (``backend.gemm``) and NumPy's OpenBLAS
+    only those too small for MKL, which gain nothing from threads: OpenBLAS runs on one
+    thread then, as its idle workers would otherwise spin for a while after each small
+    product on the cores the next large one needs (on two cores that made an epoch of a
+    784-1024-1024-10 MLP take 70% longer). Nothing changes under another provider; the
+    previous count comes back on exit."""
+    if gemm != "mkl" or compute_threads() == 1:
+        yield
+        return
+    from threadpoolctl import ThreadpoolController
+
+    with ThreadpoolController().select(internal_api="openblas").limit(limits=1):
+        yield

@@ -25,6 +25,7 @@ import numpy as np
 
 from trainlab._checks import check_input, check_int, check_number
 from trainlab._rng import RngLike, as_generator
+from trainlab.backend.threads import small_products_blas
 from trainlab.data import iterate_minibatches, num_batches
 from trainlab.nn.losses import check_sample_weight
 from trainlab.nn.module import Module, Sequential
@@ -265,7 +266,7 @@ class Trainer:
 
         guard = np.errstate(all="ignore") if self.nan_guard else contextlib.nullcontext()
         try:
-            with guard:
+            with guard, small_products_blas(self.model.backend.gemm):
                 for hook in self._hooks["on_train_begin"]:
                     hook(self)
                 while self.epoch < epochs and not self.stop_training:
