@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32,
                         help="the training batch (default 32, the digits run's)")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1 (received {args.runs})")
     runs = args.runs
     for _ in range(args.warmup):
         one_run(args.epochs, args.batch_size, report=False)

@@ -29,17 +29,21 @@ def blas_threads() -> int:
 
 
 def framework_threads(framework: str, threads: int) -> contextlib.AbstractContextManager[Any]:
-    """The thread settings a framework's timed epochs run under: for trainlab, those of a
-    trainlab run on the default backend (``Run.train``'s ``blas_threads(threads, gemm)``:
-    with the MKL provider, NumPy's OpenBLAS on one thread); the process's (see
-    :func:`set_threads`) for the others, so that scikit-learn's products keep OpenBLAS's
-    threads."""
+    """The thread settings a framework's timed epochs run under: for trainlab, those a
+    trainlab run on the default backend trains under (``Run.train``'s ``blas_threads`` and
+    ``Trainer.fit``'s ``small_products_blas``: with the MKL provider, NumPy's OpenBLAS on
+    one thread); the process's (see :func:`set_threads`) for the others, so that
+    scikit-learn's products keep OpenBLAS's threads."""
     if framework != "trainlab":
         return contextlib.nullcontext()
     from trainlab.backend import get
     from trainlab.backend.threads import blas_threads as trainlab_threads
+    from trainlab.backend.threads import small_products_blas
 
-    return trainlab_threads(threads, get(None).gemm)
+    stack = contextlib.ExitStack()
+    stack.enter_context(trainlab_threads(threads))
+    stack.enter_context(small_products_blas(get(None).gemm))
+    return stack
 
 
 def set_threads(n: int | None) -> int:

@@ -129,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads, as run.py --threads (default: NumPy's BLAS count)")
     args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1 (received {args.epochs})")
     backend = get_backend(None)  # loads the GEMM provider first, so that --threads reaches it
     threads = measure.set_threads(args.threads)
     print(f"trainlab backend {backend.name}, GEMM provider {getattr(backend, 'gemm', 'numpy')},"

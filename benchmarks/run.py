@@ -61,7 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reps", type=int, default=None, help="timed repetitions per framework (default 5; quick 3)")
     p.add_argument("--warmup", type=int, default=1, help="untimed warm-up epochs per framework (default 1)")
     p.add_argument("--lead-in", type=int, default=1,
-                   help="untimed repetitions right before each timed one, after the pause (default 1; 0: none)")
+                   help="untimed repetitions right before each timed one, after the pause "
+                        "(default 1; 0: none)")
     p.add_argument("--threads", type=int, default=None, help="BLAS and torch threads (default: NumPy's BLAS count)")
     p.add_argument("--memory-epochs", type=int, default=None, help="epochs of each memory subprocess (default 20; quick 4)")
     p.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
@@ -80,6 +81,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for f in args.frameworks:
         if f not in FRAMEWORKS:
             p.error(f"unknown framework {f!r}; choose from {', '.join(FRAMEWORKS)}")
+    if args.lead_in < 0:
+        p.error(f"--lead-in must be 0 or more (received {args.lead_in})")
     if args.memory_epochs < 2:
         p.error("--memory-epochs must be at least 2 (growth is measured from epoch 2)")
     return args

@@ -43,7 +43,8 @@ def test_under_the_mkl_provider_openblas_runs_on_one_thread():
     """With MKL running the large products on trainlab's workers, NumPy's OpenBLAS (the
     small products) keeps one thread, so that its idle workers do not spin on their
     cores; under the NumPy provider it has them all. The compute threads are the count
-    given either way, and every limit comes back on exit."""
+    blas_threads gave either way, with one compute thread nothing changes, and every
+    limit comes back on exit."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
 
     def openblas():
@@ -53,34 +54,26 @@ def test_under_the_mkl_provider_openblas_runs_on_one_thread():
     before = openblas()
     if not before:
         pytest.skip("NumPy's BLAS is not OpenBLAS here")
-    with threads.blas_threads(2, "mkl"):
-        assert set(openblas()) == {1} and threads.compute_threads() == 2
-    with threads.blas_threads(2, "numpy"):
-        assert set(openblas()) == {2} and threads.compute_threads() == 2
-    with threads.blas_threads(2):  # the NumPy provider unless told
+    with threads.blas_threads(2):
+        with threads.small_products_blas("mkl"):
+            assert set(openblas()) == {1} and threads.compute_threads() == 2
         assert set(openblas()) == {2}
-    with threads.blas_threads(1, "mkl"):
-        assert set(openblas()) == {1} and threads.compute_threads() == 1
+        with threads.small_products_blas("numpy"):
+            assert set(openblas()) == {2} and threads.compute_threads() == 2
+        with threads.blas_threads(1), threads.small_products_blas("mkl"):
+            assert set(openblas()) == {1} and threads.compute_threads() == 1
+        with threads.blas_threads(3), threads.small_products_blas(" MKL"):  # as GEMMS reads it
+            assert set(openblas()) == {1} and threads.compute_threads() == 3
+        assert set(openblas()) == {2}
     assert openblas() == before
 
 
-def test_small_products_blas_keys_on_the_provider_and_the_compute_threads():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-
-    def openblas():
-        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
-                if i["internal_api"] == "openblas"]
-
-    if not openblas():
-        pytest.skip("NumPy's BLAS is not OpenBLAS here")
-    with threads.blas_threads(2):
-        with threads.small_products_blas("mkl"):
-            assert set(openblas()) == {1}
-        assert set(openblas()) == {2}
-        with threads.small_products_blas("numpy"):
-            assert set(openblas()) == {2}
-        with threads.blas_threads(1), threads.small_products_blas("mkl"):
-            assert set(openblas()) == {1}  # one compute thread: OpenBLAS's count, untouched
+@pytest.mark.parametrize("bad", ["openblas", "", None, 1])
+def test_small_products_blas_refuses_an_unknown_provider(bad):
+    with pytest.raises(ValueError, match=r"small_products_blas: expected gemm to be one of "
+                                         rf"\[.*'mkl'.*\]. Received: {bad!r}"):
+        with threads.small_products_blas(bad):
+            pass
 
 
 def test_fit_runs_under_the_models_provider(monkeypatch):

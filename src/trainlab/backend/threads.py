@@ -59,14 +59,10 @@ def compute_threads() -> int:
 
 
 @contextlib.contextmanager
-def blas_threads(threads: int, gemm: str = "numpy") -> Iterator[None]:
+def blas_threads(threads: int) -> Iterator[None]:
     """A context in which the BLAS libraries loaded in this process (NumPy's OpenBLAS,
     MKL) and trainlab's split kernels (:func:`compute_threads`) run on ``threads``
-    threads; the previous counts come back on exit.
-
-    gemm: the GEMM provider of the products run in the context (a backend's ``gemm``);
-    under "mkl", :func:`small_products_blas` applies inside.
-    """
+    threads; the previous counts come back on exit."""
     from threadpoolctl import threadpool_limits
 
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -74,23 +70,27 @@ def blas_threads(threads: int, gemm: str = "numpy") -> Iterator[None]:
     with threadpool_limits(limits=threads, user_api="blas"):
         _compute_threads.append(threads)
         try:
-            with small_products_blas(gemm):
-                yield
+            yield
         finally:
             _compute_threads.pop()
 
 
 @contextlib.contextmanager
 def small_products_blas(gemm: str) -> Iterator[None]:
-    """A context for training on the GEMM provider ``gemm`` (``Trainer.fit`` and
-    :func:`blas_threads` enter it). Under "mkl" with more than one compute thread,
-    trainlab's own workers run the large products (``backend.gemm``) and NumPy's OpenBLAS
-    only those too small for MKL, which gain nothing from threads: OpenBLAS runs on one
-    thread then, as its idle workers would otherwise spin for a while after each small
-    product on the cores the next large one needs (on two cores that made an epoch of a
-    784-1024-1024-10 MLP take 70% longer). Nothing changes under another provider; the
-    previous count comes back on exit."""
-    if gemm != "mkl" or compute_threads() == 1:
+    """The context ``Trainer.fit`` trains in, for a model on the GEMM provider ``gemm``
+    (a backend's ``gemm``: "numpy" or "mkl"). Under "mkl" with more than one compute
+    thread, trainlab's own workers run the large products (``backend.gemm``) and NumPy's
+    OpenBLAS only those too small for MKL, which gain nothing from threads: OpenBLAS runs
+    on one thread then, as its idle workers would otherwise spin for a while after each
+    small product on the cores the next large one needs (on two cores that made an epoch
+    of a 784-1024-1024-10 MLP take 70% longer). Nothing changes under another provider;
+    the previous count comes back on exit."""
+    from trainlab.backend.gemm import GEMMS  # (gemm imports this module)
+
+    if gemm not in GEMMS:
+        raise ValueError(f"small_products_blas: expected gemm to be one of {GEMMS.names()}. "
+                         f"Received: {gemm!r}.")
+    if gemm.strip().lower() != "mkl" or compute_threads() == 1:  # (names as the registry's)
         yield
         return
     from threadpoolctl import ThreadpoolController

@@ -372,8 +372,7 @@ class Run:
         if run_dir is not None:
             directory.write_run_info(run_dir, self.info("running"))
         try:
-            threads = blas_threads(self.threads, self.model.backend.gemm)
-            with warnings.catch_warnings(), threads:
+            with warnings.catch_warnings(), blas_threads(self.threads):
                 warnings.simplefilter("ignore", DivergenceWarning)
                 warnings.simplefilter("ignore", TrainingHealthWarning)
                 warnings.filterwarnings("ignore", message="ModelCheckpoint")
